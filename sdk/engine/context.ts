@@ -72,7 +72,7 @@ export const runScopes: AsyncLocalStorage<RunScope> = (slots[STORAGE_KEY] ??= ne
  * ```
  */
 export function dataDir(): string {
-  return process.env.ALOFT_DATA_DIR ?? join(process.cwd(), ".aloft");
+  return process.env.ALOFT_DATA_DIR || join(process.cwd(), ".aloft");
 }
 
 /**

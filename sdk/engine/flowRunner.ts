@@ -94,6 +94,9 @@ export interface FlowSpec extends RetryOptions {
   onCancellation?: (run: FlowRun) => unknown;
 }
 
+/** The error that ended each failed run, for `callFlow` to reject with as the cause. */
+const failures = new WeakMap<FlowRun, unknown>();
+
 /**
  * Runs a flow to a final state and returns the run; never rejects because the flow failed.
  * @internal
@@ -143,6 +146,7 @@ export async function runFlow(spec: FlowSpec, params: unknown, options: RunOptio
       const issues = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
       const error = new InvalidParametersError(spec.name, issues, id);
       run.error = toErrorInfo(error);
+      failures.set(run, error);
       setState("InvalidParameters", error.message);
       await hook("onFailure", error);
       return run;
@@ -214,6 +218,7 @@ export async function runFlow(spec: FlowSpec, params: unknown, options: RunOptio
       }
 
       run.error = toErrorInfo(failure);
+      failures.set(run, failure);
       if (runController.signal.aborted) {
         setState("Cancelled", messageOf(runController.signal.reason));
         await hook("onCancellation");
@@ -261,7 +266,7 @@ export async function callFlow(spec: FlowSpec, params: unknown): Promise<unknown
   }
   const run = await runFlow(spec, params, {}, parent);
   if (run.state.type !== "COMPLETED") {
-    const cause = run.error ? Object.assign(new Error(run.error.message), { name: run.error.name }) : new Error(run.state.name);
+    const cause = failures.get(run) ?? new Error(run.state.message ?? run.state.name);
     throw new FlowRunFailedError(spec.name, run.id, run.state.name, cause);
   }
   if (journalKey !== undefined) await parent!.journal!.record(journalKey, run.result);

@@ -1,4 +1,4 @@
-import { Abort, InvalidOptionsError } from "../model/errors.js";
+import { Abort, FlowRunFailedError, InvalidOptionsError, TaskRunFailedError } from "../model/errors.js";
 import { durationToMs } from "../model/duration.js";
 import type { RetryOptions } from "../definitions/options.js";
 
@@ -30,7 +30,7 @@ export function retryDelayMs(options: RetryOptions, retry: number, random: () =>
 }
 
 /**
- * Whether a failure is final: the error is an `Abort`, no retries are left, or `retryIf` says no.
+ * Whether to retry after a failure: not when the error is an `Abort` (see {@link isAbort}), no retries are left, or `retryIf` says no.
  *
  * @example
  * ```ts
@@ -42,8 +42,26 @@ export async function shouldRetry(
   error: unknown,
   attempt: number,
 ): Promise<boolean> {
-  if (error instanceof Abort) return false;
+  if (isAbort(error)) return false;
   if (attempt > (options.retries ?? 0)) return false;
   if (options.retryIf && !(await options.retryIf(error, attempt))) return false;
   return true;
+}
+
+/**
+ * Whether an error means "never retry": an `Abort`, or a failed task run or subflow run that an
+ * `Abort` ended (retrying the flow would only run into it again).
+ *
+ * @example
+ * ```ts
+ * isAbort(new Abort("no card")); // true
+ * ```
+ */
+export function isAbort(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && depth < 8; depth++) {
+    if (current instanceof Abort) return true;
+    if (!(current instanceof TaskRunFailedError || current instanceof FlowRunFailedError)) return false;
+    current = current.cause;
+  }
+  return false;
 }
