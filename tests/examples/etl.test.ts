@@ -1,0 +1,114 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MemoryCacheStore } from "aloft";
+import etl, { parseCsv, type Order } from "../../examples/etl.js";
+import { capturingRecorder } from "./runRecorder.js";
+
+let outputDir: string;
+beforeEach(async () => {
+  outputDir = await mkdtemp(join(tmpdir(), "aloft-etl-"));
+});
+afterEach(async () => {
+  await rm(outputDir, { recursive: true, force: true });
+});
+
+describe("examples/etl.ts", () => {
+  it("loads the valid orders, converted to USD, into orders.json and reports the rejected ones", async () => {
+    const recorder = capturingRecorder();
+    const run = await etl.run({ outputDir }, { recorder, replaceRecorder: true, cache: new MemoryCacheStore() });
+
+    expect(run.state.name).toBe("Completed");
+    const orders = JSON.parse(await readFile(join(outputDir, "orders.json"), "utf8")) as Order[];
+    expect(orders).toHaveLength(18);
+    expect(orders.find((order) => order.orderId === "1003")).toEqual({
+      orderId: "1003",
+      customer: "Turing, Alan",
+      country: "GB",
+      product: "Desk lamp",
+      quantity: 1,
+      unitPriceUsd: 50.67,
+      totalUsd: 50.67,
+      orderedAt: "2026-10-02",
+    });
+    expect(orders.find((order) => order.orderId === "1014")).toMatchObject({ country: "DK", quantity: 6, unitPriceUsd: 5.51, totalUsd: 33.06 });
+    expect(run.result).toEqual({
+      file: join(outputDir, "orders.json"),
+      loaded: 18,
+      rejected: [
+        { orderId: "1008", reason: 'quantity must be a whole number ≥ 1 (got "0")' },
+        { orderId: "1016", reason: 'unit_price is not a price (got "")' },
+      ],
+      revenueUsd: 758.59,
+    });
+  });
+
+  it("publishes revenue by country as a table artifact", async () => {
+    const recorder = capturingRecorder();
+    await etl.run({ outputDir }, { recorder, replaceRecorder: true, cache: new MemoryCacheStore() });
+
+    const table = recorder.artifacts.find((artifact) => artifact.key === "revenue-by-country");
+    expect(table?.type).toBe("table");
+    expect(table?.data).toEqual([
+      { country: "US", orders: 8, revenueUsd: 289.4 },
+      { country: "GB", orders: 3, revenueUsd: 179.59 },
+      { country: "DK", orders: 2, revenueUsd: 119.78 },
+      { country: "NL", orders: 2, revenueUsd: 81.02 },
+      { country: "FI", orders: 1, revenueUsd: 52.92 },
+      { country: "CH", orders: 1, revenueUsd: 24.64 },
+      { country: "AT", orders: 1, revenueUsd: 11.24 },
+    ]);
+  });
+
+  it("retries the flaky extract and succeeds on its second attempt", async () => {
+    const run = await etl.run({ outputDir }, { recorder: capturingRecorder(), replaceRecorder: true, cache: new MemoryCacheStore() });
+
+    const extract = run.taskRuns.find((taskRun) => taskRun.taskName === "extract-orders");
+    expect(extract?.attempts).toBe(2);
+    expect(extract?.state.name).toBe("Completed");
+  });
+
+  it("fails without writing anything when the source stays down past the extract's retries", async () => {
+    const run = await etl.run({ outputDir, failFirstAttempts: 3 }, { recorder: capturingRecorder(), replaceRecorder: true, cache: new MemoryCacheStore() });
+
+    expect(run.state.name).toBe("Failed");
+    expect(run.error?.message).toContain("order source unavailable (simulated outage on attempt 3)");
+    expect(run.taskRuns.map((taskRun) => [taskRun.taskName, taskRun.attempts, taskRun.state.name])).toEqual([["extract-orders", 3, "Failed"]]);
+    await expect(stat(join(outputDir, "orders.json"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("takes every normalized order from the cache on a second run with the same input", async () => {
+    const cache = new MemoryCacheStore();
+    const first = await etl.run({ outputDir }, { recorder: capturingRecorder(), replaceRecorder: true, cache });
+    const firstOutput = await readFile(join(outputDir, "orders.json"), "utf8");
+    const second = await etl.run({ outputDir }, { recorder: capturingRecorder(), replaceRecorder: true, cache });
+
+    const normalizeRuns = (run: typeof first) => run.taskRuns.filter((taskRun) => taskRun.taskName === "normalize-order");
+    expect(normalizeRuns(first).map((taskRun) => taskRun.state.name)).toEqual(Array(20).fill("Completed"));
+    expect(normalizeRuns(second).map((taskRun) => [taskRun.state.name, taskRun.attempts])).toEqual(Array(20).fill(["Cached", 0]));
+    expect(second.state.name).toBe("Completed");
+    expect(await readFile(join(outputDir, "orders.json"), "utf8")).toBe(firstOutput);
+  });
+
+  it("rejects parameters of the wrong type before any task runs", async () => {
+    const run = await etl.run({ outputDir, failFirstAttempts: -1 }, { recorder: capturingRecorder(), replaceRecorder: true, cache: new MemoryCacheStore() });
+
+    expect(run.state.name).toBe("InvalidParameters");
+    expect(run.error?.message).toMatch(/^invalid parameters for flow "etl": failFirstAttempts: /);
+    expect(run.taskRuns).toEqual([]);
+  });
+});
+
+describe("parseCsv", () => {
+  it("keeps commas and doubled quotes inside quoted fields and skips blank lines", () => {
+    expect(parseCsv('id,name,note\r\n1,"Turing, Alan","said ""hi"""\r\n\r\n2,Ada,\n')).toEqual([
+      { id: "1", name: "Turing, Alan", note: 'said "hi"' },
+      { id: "2", name: "Ada", note: "" },
+    ]);
+  });
+
+  it("names the line whose field count does not match the header", () => {
+    expect(() => parseCsv("a,b\n1,2\n3\n")).toThrow("CSV line 3 has 1 fields, but the header has 2");
+  });
+});

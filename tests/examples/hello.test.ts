@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import hello from "../../examples/hello.js";
+import { capturingRecorder } from "./runRecorder.js";
+
+describe("examples/hello.ts", () => {
+  it("greets each name with one task run per name", async () => {
+    const recorder = capturingRecorder();
+    const run = await hello.run({ names: ["Ada", "Grace"] }, { recorder, replaceRecorder: true });
+
+    expect(run.state.name).toBe("Completed");
+    expect(run.result).toEqual(["Hello, Ada!", "Hello, Grace!"]);
+    expect(run.taskRuns.map((taskRun) => [taskRun.name, taskRun.mapIndex, taskRun.state.name])).toEqual([
+      ["greet-0", 0, "Completed"],
+      ["greet-1", 1, "Completed"],
+    ]);
+    expect(recorder.logs.map((entry) => entry.message)).toContain("greeting Grace");
+  });
+
+  it("greets the world when given no parameters", async () => {
+    const run = await hello.run({}, { recorder: capturingRecorder(), replaceRecorder: true });
+
+    expect(run.state.name).toBe("Completed");
+    expect(run.result).toEqual(["Hello, world!", "Hello, Aloft!"]);
+  });
+});
