@@ -1,0 +1,88 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * The resident set size, in KiB, of a process and all its descendants (Prefect's ephemeral mode
+ * runs its API server as a child process, so the process alone would under-count). Linux only:
+ * reads /proc. Processes that exit mid-scan are skipped.
+ *
+ * @example
+ * ```ts
+ * const kib = treeRssKib(child.pid!);
+ * ```
+ */
+export function treeRssKib(rootPid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const parent = parentOf(pid);
+    if (parent === undefined) continue;
+    const siblings = children.get(parent);
+    if (siblings) siblings.push(pid);
+    else children.set(parent, [pid]);
+  }
+  let total = 0;
+  const pending = [rootPid];
+  while (pending.length > 0) {
+    const pid = pending.pop()!;
+    total += rssOf(pid);
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+/**
+ * Samples {@link treeRssKib} every `intervalMs` until stopped, and keeps the peak.
+ *
+ * @example
+ * ```ts
+ * const sampler = new PeakRssSampler(child.pid!);
+ * child.on("exit", () => console.log(sampler.stop(), "KiB at peak"));
+ * ```
+ */
+export class PeakRssSampler {
+  #peakKib = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly rootPid: number,
+    intervalMs = 20,
+  ) {
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  /** Takes one more sample (call it just before the child exits, if you can). */
+  sample(): void {
+    this.#peakKib = Math.max(this.#peakKib, treeRssKib(this.rootPid));
+  }
+
+  /** Stops sampling and returns the peak seen, in KiB. */
+  stop(): number {
+    clearInterval(this.#timer);
+    return this.#peakKib;
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  const stat = readOrUndefined(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) may hold spaces and parentheses: parse after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const parent = Number(fields[1]);
+  return Number.isInteger(parent) ? parent : undefined;
+}
+
+function rssOf(pid: number): number {
+  const status = readOrUndefined(`/proc/${pid}/status`);
+  const match = status?.match(/^VmRSS:\s+(\d+) kB$/m);
+  return match ? Number(match[1]) : 0;
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
