@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import hello from "../../examples/hello.js";
 import { capturingRecorder } from "./runRecorder.js";
@@ -21,5 +22,16 @@ describe("examples/hello.ts", () => {
 
     expect(run.state.name).toBe("Completed");
     expect(run.result).toEqual(["Hello, world!", "Hello, Aloft!"]);
+  });
+});
+
+describe("README.md", () => {
+  it("shows examples/hello.ts, as tested here, as the first flow", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const example = await readFile(new URL("../../examples/hello.ts", import.meta.url), "utf8");
+    const code = example.slice(example.indexOf("import "));
+    const firstBlock = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+
+    expect(firstBlock).toBe(code);
   });
 });
