@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryCacheStore } from "aloft";
+import { FakeClock, MemoryRecorder } from "aloft/testing";
 import etl, { parseCsv, type Order } from "../../examples/etl.js";
-import { capturingRecorder } from "./runRecorder.js";
 
 let outputDir: string;
 beforeEach(async () => {
@@ -14,10 +14,17 @@ afterEach(async () => {
   await rm(outputDir, { recursive: true, force: true });
 });
 
+/** Runs the ETL quietly on a fake clock (its retry delay takes no real time) with its own cache. */
+async function runEtl(params: Parameters<typeof etl.run>[0], cache = new MemoryCacheStore()) {
+  const recorder = new MemoryRecorder();
+  const clock = new FakeClock();
+  const run = await etl.run(params, { recorder, replaceRecorder: true, cache, clock });
+  return { run, recorder, clock };
+}
+
 describe("examples/etl.ts", () => {
   it("loads the valid orders, converted to USD, into orders.json and reports the rejected ones", async () => {
-    const recorder = capturingRecorder();
-    const run = await etl.run({ outputDir }, { recorder, replaceRecorder: true, cache: new MemoryCacheStore() });
+    const { run } = await runEtl({ outputDir });
 
     expect(run.state.name).toBe("Completed");
     const orders = JSON.parse(await readFile(join(outputDir, "orders.json"), "utf8")) as Order[];
@@ -45,8 +52,7 @@ describe("examples/etl.ts", () => {
   });
 
   it("publishes revenue by country as a table artifact", async () => {
-    const recorder = capturingRecorder();
-    await etl.run({ outputDir }, { recorder, replaceRecorder: true, cache: new MemoryCacheStore() });
+    const { recorder } = await runEtl({ outputDir });
 
     const table = recorder.artifacts.find((artifact) => artifact.key === "revenue-by-country");
     expect(table?.type).toBe("table");
@@ -61,16 +67,17 @@ describe("examples/etl.ts", () => {
     ]);
   });
 
-  it("retries the flaky extract and succeeds on its second attempt", async () => {
-    const run = await etl.run({ outputDir }, { recorder: capturingRecorder(), replaceRecorder: true, cache: new MemoryCacheStore() });
+  it("retries the flaky extract after 100 ms and succeeds on its second attempt", async () => {
+    const { run, recorder, clock } = await runEtl({ outputDir });
 
-    const extract = run.taskRuns.find((taskRun) => taskRun.taskName === "extract-orders");
-    expect(extract?.attempts).toBe(2);
-    expect(extract?.state.name).toBe("Completed");
+    const extract = run.taskRuns.find((taskRun) => taskRun.taskName === "extract-orders")!;
+    expect(extract.attempts).toBe(2);
+    expect(recorder.stateNamesOf(extract.id)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
+    expect(clock.sleeps).toEqual([100]);
   });
 
   it("fails without writing anything when the source stays down past the extract's retries", async () => {
-    const run = await etl.run({ outputDir, failFirstAttempts: 3 }, { recorder: capturingRecorder(), replaceRecorder: true, cache: new MemoryCacheStore() });
+    const { run } = await runEtl({ outputDir, failFirstAttempts: 3 });
 
     expect(run.state.name).toBe("Failed");
     expect(run.error?.message).toContain("order source unavailable (simulated outage on attempt 3)");
@@ -80,9 +87,9 @@ describe("examples/etl.ts", () => {
 
   it("takes every normalized order from the cache on a second run with the same input", async () => {
     const cache = new MemoryCacheStore();
-    const first = await etl.run({ outputDir }, { recorder: capturingRecorder(), replaceRecorder: true, cache });
+    const { run: first } = await runEtl({ outputDir }, cache);
     const firstOutput = await readFile(join(outputDir, "orders.json"), "utf8");
-    const second = await etl.run({ outputDir }, { recorder: capturingRecorder(), replaceRecorder: true, cache });
+    const { run: second } = await runEtl({ outputDir }, cache);
 
     const normalizeRuns = (run: typeof first) => run.taskRuns.filter((taskRun) => taskRun.taskName === "normalize-order");
     expect(normalizeRuns(first).map((taskRun) => taskRun.state.name)).toEqual(Array(20).fill("Completed"));
@@ -92,7 +99,7 @@ describe("examples/etl.ts", () => {
   });
 
   it("rejects parameters of the wrong type before any task runs", async () => {
-    const run = await etl.run({ outputDir, failFirstAttempts: -1 }, { recorder: capturingRecorder(), replaceRecorder: true, cache: new MemoryCacheStore() });
+    const { run } = await runEtl({ outputDir, failFirstAttempts: -1 });
 
     expect(run.state.name).toBe("InvalidParameters");
     expect(run.error?.message).toMatch(/^invalid parameters for flow "etl": failFirstAttempts: /);

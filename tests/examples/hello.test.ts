@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import hello from "../../examples/hello.js";
-import { capturingRecorder } from "./runRecorder.js";
+import { MemoryRecorder } from "aloft/testing";
 
 describe("examples/hello.ts", () => {
   it("greets each name with one task run per name", async () => {
-    const recorder = capturingRecorder();
+    const recorder = new MemoryRecorder();
     const run = await hello.run({ names: ["Ada", "Grace"] }, { recorder, replaceRecorder: true });
 
     expect(run.state.name).toBe("Completed");
@@ -18,7 +18,7 @@ describe("examples/hello.ts", () => {
   });
 
   it("greets the world when given no parameters", async () => {
-    const run = await hello.run({}, { recorder: capturingRecorder(), replaceRecorder: true });
+    const run = await hello.run({}, { recorder: new MemoryRecorder(), replaceRecorder: true });
 
     expect(run.state.name).toBe("Completed");
     expect(run.result).toEqual(["Hello, world!", "Hello, Aloft!"]);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Recorder } from "aloft";
 import mlSweep, { syntheticDataset, trainLinearModel } from "../../examples/ml-sweep.js";
-import { capturingRecorder } from "./runRecorder.js";
+import { MemoryRecorder } from "aloft/testing";
 
 describe("examples/ml-sweep.ts", () => {
   it("trains every grid point in a subflow and picks learning rate 0.5 with 20 epochs", async () => {
-    const recorder = capturingRecorder();
+    const recorder = new MemoryRecorder();
     const run = await mlSweep.run({}, { recorder, replaceRecorder: true });
 
     expect(run.state.name).toBe("Completed");
@@ -20,7 +20,7 @@ describe("examples/ml-sweep.ts", () => {
   });
 
   it("records each training run as a completed child run with three cross-validation folds", async () => {
-    const recorder = capturingRecorder();
+    const recorder = new MemoryRecorder();
     const run = await mlSweep.run({}, { recorder, replaceRecorder: true });
 
     const children = recorder.flowRuns.filter((flowRun) => flowRun.id !== run.id);
@@ -58,7 +58,7 @@ describe("examples/ml-sweep.ts", () => {
   });
 
   it("publishes a Markdown report naming the winner and listing every candidate", async () => {
-    const recorder = capturingRecorder();
+    const recorder = new MemoryRecorder();
     await mlSweep.run({}, { recorder, replaceRecorder: true });
 
     const report = recorder.artifacts.find((artifact) => artifact.key === "sweep-report");
@@ -70,14 +70,14 @@ describe("examples/ml-sweep.ts", () => {
   });
 
   it("fails with a clear message when every candidate diverges", async () => {
-    const run = await mlSweep.run({ learningRates: [1.5, 3] }, { recorder: capturingRecorder(), replaceRecorder: true });
+    const run = await mlSweep.run({ learningRates: [1.5, 3] }, { recorder: new MemoryRecorder(), replaceRecorder: true });
 
     expect(run.state.name).toBe("Failed");
     expect(run.error?.message).toBe("all 4 candidates diverged; try smaller learning rates");
   });
 
   it("trains the same model every time from the same seed", async () => {
-    const options = { recorder: capturingRecorder(), replaceRecorder: true };
+    const options = { recorder: new MemoryRecorder(), replaceRecorder: true };
     const first = await trainLinearModel.run({ learningRate: 0.1, epochs: 20 }, options);
     const second = await trainLinearModel.run({ learningRate: 0.1, epochs: 20 }, options);
 
