@@ -110,20 +110,20 @@ export const normalizeOrder = task({
   runName: (record: OrderRecord) => `normalize-order-${record.order_id ?? "?"}`,
   run: async (record: OrderRecord): Promise<NormalizedOrder> => {
     const orderId = record.order_id ?? "";
-    const quantity = Number(record.quantity);
-    const unitPrice = record.unit_price ? Number(record.unit_price) : NaN;
-    const rate = USD_PER_UNIT[(record.currency ?? "").toUpperCase()];
-    const orderedAt = new Date(`${record.ordered_at ?? ""}T00:00:00Z`);
-    let reason: string | undefined;
-    if (!orderId) reason = "no order_id";
-    else if (!(Number.isInteger(quantity) && quantity > 0)) reason = `quantity must be a whole number ≥ 1 (got "${record.quantity ?? ""}")`;
-    else if (!(Number.isFinite(unitPrice) && unitPrice >= 0)) reason = `unit_price is not a price (got "${record.unit_price ?? ""}")`;
-    else if (rate === undefined) reason = `no exchange rate for currency "${record.currency ?? ""}"`;
-    else if (Number.isNaN(orderedAt.getTime())) reason = `ordered_at is not a date (got "${record.ordered_at ?? ""}")`;
-    if (reason !== undefined || rate === undefined) {
+    const reject = (reason: string): NormalizedOrder => {
       log.warn(`rejected order ${orderId}: ${reason}`);
-      return { ok: false, orderId, reason: reason ?? "invalid" };
-    }
+      return { ok: false, orderId, reason };
+    };
+    if (!orderId) return reject("no order_id");
+    const quantity = Number(record.quantity);
+    if (!(Number.isInteger(quantity) && quantity > 0)) return reject(`quantity must be a whole number ≥ 1 (got "${record.quantity ?? ""}")`);
+    const unitPrice = record.unit_price ? Number(record.unit_price) : NaN;
+    if (!(Number.isFinite(unitPrice) && unitPrice >= 0)) return reject(`unit_price is not a price (got "${record.unit_price ?? ""}")`);
+    const rate = USD_PER_UNIT[(record.currency ?? "").toUpperCase()];
+    if (rate === undefined) return reject(`no exchange rate for currency "${record.currency ?? ""}"`);
+    const orderedAt = new Date(`${record.ordered_at ?? ""}T00:00:00Z`);
+    if (Number.isNaN(orderedAt.getTime())) return reject(`ordered_at is not a date (got "${record.ordered_at ?? ""}")`);
+
     const unitPriceUsd = roundCents(unitPrice * rate);
     return {
       ok: true,

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MemoryCacheStore } from "aloft";
+import { MemoryCacheStore, configure } from "aloft";
 import { FakeClock, MemoryRecorder } from "aloft/testing";
-import etl, { parseCsv, type Order } from "../../examples/etl.js";
+import etl, { normalizeOrder, parseCsv, type Order, type OrderRecord } from "../../examples/etl.js";
 
 let outputDir: string;
 beforeEach(async () => {
@@ -104,6 +104,34 @@ describe("examples/etl.ts", () => {
     expect(run.state.name).toBe("InvalidParameters");
     expect(run.error?.message).toMatch(/^invalid parameters for flow "etl": failFirstAttempts: /);
     expect(run.taskRuns).toEqual([]);
+  });
+});
+
+describe("normalize-order", () => {
+  const valid: OrderRecord = {
+    order_id: "7",
+    customer: "Ada",
+    country: "gb",
+    product: "Notebook",
+    quantity: "2",
+    unit_price: "10.00",
+    currency: "EUR",
+    ordered_at: "2026-10-01",
+  };
+
+  it("converts a valid order to USD and rejects unknown currencies and dates, saying why", async () => {
+    // Standalone task calls use the process defaults: keep them in memory and quiet.
+    const restore = configure({ cache: new MemoryCacheStore(), recorder: new MemoryRecorder() });
+    try {
+      expect(await normalizeOrder(valid)).toEqual({
+        ok: true,
+        order: { orderId: "7", customer: "Ada", country: "GB", product: "Notebook", quantity: 2, unitPriceUsd: 10.8, totalUsd: 21.6, orderedAt: "2026-10-01" },
+      });
+      expect(await normalizeOrder({ ...valid, currency: "XYZ" })).toEqual({ ok: false, orderId: "7", reason: 'no exchange rate for currency "XYZ"' });
+      expect(await normalizeOrder({ ...valid, ordered_at: "yesterday" })).toEqual({ ok: false, orderId: "7", reason: 'ordered_at is not a date (got "yesterday")' });
+    } finally {
+      restore();
+    }
   });
 });
 
