@@ -64,10 +64,10 @@ export async function callTask(spec: TaskSpec, args: unknown[], mapIndex?: numbe
 
   if (outcome.ok) {
     if (journalKey !== undefined) await flow!.journal!.record(journalKey, outcome.value);
-    await runHook(spec.onCompletion, [taskRun], "onCompletion", flow, services, taskRun);
+    await runHook(spec.onCompletion, [taskRun], "onCompletion", flow, taskRun);
     return outcome.value;
   }
-  await runHook(spec.onFailure, [taskRun, outcome.error], "onFailure", flow, services, taskRun);
+  if (taskRun.state.type === "FAILED") await runHook(spec.onFailure, [taskRun, outcome.error], "onFailure", flow, taskRun);
   throw new TaskRunFailedError(spec.name, taskRun.id, taskRun.state.name, outcome.error, flow?.run.id);
 }
 
@@ -177,7 +177,7 @@ async function execute(
       setState("Cancelled", messageOf(failure));
       return { ok: false, error: failure };
     }
-    const retry = !(failure instanceof NotSerializableError) && (await decideRetry(spec, failure, attempt, flow, services));
+    const retry = !(failure instanceof NotSerializableError) && (await decideRetry(spec, failure, attempt, flow));
     if (!retry) {
       setState(failure instanceof TimedOutError ? "TimedOut" : "Failed", messageOf(failure));
       return { ok: false, error: failure };
@@ -204,13 +204,11 @@ async function decideRetry(
   failure: unknown,
   attempt: number,
   flow: FlowScope | undefined,
-  services: EngineServices,
 ): Promise<boolean> {
   try {
     return await shouldRetry(spec, failure, attempt);
   } catch (error) {
-    emitLog("error", `retryIf threw, not retrying: ${messageOf(error)}`, undefined, flow, undefined);
-    void services;
+    emitLog("error", `retryIf of task "${spec.name}" threw, not retrying: ${messageOf(error)}`, undefined, flow, undefined);
     return false;
   }
 }
@@ -297,7 +295,6 @@ async function runHook(
   args: unknown[],
   label: string,
   flow: FlowScope | undefined,
-  services: EngineServices,
   taskRun: TaskRunSummary,
 ): Promise<void> {
   if (!hook) return;
@@ -306,6 +303,5 @@ async function runHook(
   } catch (error) {
     const message = `${label} hook of task run ${taskRun.name} threw: ${messageOf(error)}`;
     emitLog("error", message, error instanceof AloftError ? { code: error.code } : undefined, flow, undefined);
-    void services;
   }
 }

@@ -18,7 +18,6 @@ export type AloftErrorCode =
   | "TIMED_OUT"
   | "CANCELLED"
   | "NOT_SERIALIZABLE"
-  | "CONCURRENCY_LIMIT_ZERO"
   | "TASK_RUN_FAILED"
   | "FLOW_RUN_FAILED";
 

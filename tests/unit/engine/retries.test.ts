@@ -241,3 +241,22 @@ describe("task hooks", () => {
     expect(((caught as Error).cause as Error).message).toBe("disk full");
   });
 });
+
+describe("task hooks on cancellation", () => {
+  it("calls neither onFailure nor onCompletion when the task run is cancelled", async () => {
+    const controller = new AbortController();
+    const events: string[] = [];
+    const cancelled = task({
+      name: "hook-cancelled",
+      onFailure: () => void events.push("onFailure"),
+      onCompletion: () => void events.push("onCompletion"),
+      run: () => {
+        setTimeout(() => controller.abort(), 1);
+        return new Promise<never>(() => {});
+      },
+    });
+    const { taskRuns } = await runFlowForTest(flow({ name: "hooks-cancel", run: async () => cancelled() }), undefined, { signal: controller.signal });
+    expect(taskRuns[0]!.state.type).toBe("CANCELLED");
+    expect(events).toEqual([]);
+  });
+});
