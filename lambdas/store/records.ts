@@ -1,0 +1,134 @@
+import type { ErrorInfo } from "../../sdk/model/errors.js";
+import type { State } from "../../sdk/model/states.js";
+
+/** A flow run as the control plane stores it. */
+export interface FlowRunRecord {
+  id: string;
+  flowName: string;
+  name: string;
+  deploymentId?: string;
+  parentRunId?: string;
+  parameters: unknown;
+  tags: string[];
+  state: State;
+  /** Accepted transitions so far; each transition is a conditional write on it. */
+  version: number;
+  /** The client transition id of the last accepted transition (for idempotent retries). */
+  lastTransitionId?: string;
+  idempotencyKey?: string;
+  /** When the run is due (deployment and scheduled runs). */
+  scheduledTime?: string;
+  createdAt: string;
+  startTime?: string;
+  endTime?: string;
+  /** Flow attempts started (1 on the first RUNNING, +1 on each Retrying / explicit retry). */
+  runCount: number;
+  result?: unknown;
+  error?: ErrorInfo;
+  /** Concurrency tags whose slots this run holds. */
+  heldSlots?: string[];
+}
+
+/** A task run as the control plane stores it. */
+export interface TaskRunRecord {
+  id: string;
+  flowRunId: string;
+  taskName: string;
+  name: string;
+  tags: string[];
+  state: State;
+  version: number;
+  lastTransitionId?: string;
+  attempts: number;
+  mapIndex?: number;
+  createdAt: string;
+  startTime?: string;
+  endTime?: string;
+}
+
+/** One entry of a run's state history. */
+export interface StateHistoryRecord {
+  runId: string;
+  version: number;
+  state: State;
+  transitionId?: string;
+}
+
+/** A log line as stored. */
+export interface LogRecord {
+  flowRunId: string;
+  taskRunId?: string;
+  taskRunName?: string;
+  timestamp: string;
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** An artifact as stored. */
+export interface ArtifactRecord {
+  id: string;
+  key: string;
+  type: "markdown" | "table" | "link";
+  data: unknown;
+  description?: string;
+  flowRunId: string;
+  taskRunId?: string;
+  createdAt: string;
+}
+
+/** A journal record: the result of one completed call of a run. */
+export interface JournalEntryRecord {
+  runId: string;
+  key: string;
+  value: unknown;
+  createdAt: string;
+}
+
+/** A cached task result. */
+export interface CacheRecord {
+  key: string;
+  value: unknown;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+/** A concurrency limit with its live leases. */
+export interface ConcurrencyLimitRecord {
+  tag: string;
+  limit: number;
+  /** Lease id → expiry (ISO 8601). */
+  leases: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A deployment: a flow made runnable by the control plane. */
+export interface DeploymentRecord {
+  id: string;
+  name: string;
+  flowName: string;
+  /** `"path/file.ts:export"` (local pools) … */
+  entrypoint?: string;
+  /** … or a bundle registered by the CDK FlowBundle construct. */
+  bundleId?: string;
+  version?: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+  /** JSON Schema of the parameters (from the flow's zod schema). */
+  parameterSchema?: Record<string, unknown>;
+  tags: string[];
+  workPool?: string;
+  engine: "durable" | "step-functions";
+  paused: boolean;
+  /** Optimistic-locking counter for updates. */
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A page of results and the opaque cursor to the next page (absent on the last one). */
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}

@@ -1,0 +1,132 @@
+import type { State } from "../../sdk/model/states.js";
+import type {
+  ArtifactRecord,
+  CacheRecord,
+  ConcurrencyLimitRecord,
+  DeploymentRecord,
+  FlowRunRecord,
+  JournalEntryRecord,
+  LogRecord,
+  Page,
+  StateHistoryRecord,
+  TaskRunRecord,
+} from "./records.js";
+
+/** Filters for listing flow runs (any combination; newest first). */
+export interface FlowRunFilter {
+  flowName?: string;
+  deploymentId?: string;
+  stateType?: State["type"];
+  tag?: string;
+  /** ISO 8601, inclusive, on createdAt. */
+  since?: string;
+  /** ISO 8601, exclusive, on createdAt. */
+  until?: string;
+}
+
+/** The fields a transition writes besides the state. */
+export interface TransitionPatch {
+  transitionId?: string;
+  startTime?: string;
+  endTime?: string;
+  runCount?: number;
+  attempts?: number;
+  result?: unknown;
+  error?: FlowRunRecord["error"] | null;
+  heldSlots?: string[];
+  scheduledTime?: string;
+}
+
+/**
+ * The write lost a race: the item's version is no longer the one the caller read. Re-read, decide
+ * again, and retry.
+ */
+export class VersionConflictError extends Error {
+  constructor(readonly entity: string, readonly id: string, readonly expectedVersion: number) {
+    super(`${entity} ${id} changed since version ${expectedVersion}`);
+    this.name = "VersionConflictError";
+  }
+}
+
+/** A conditional create found the key taken. */
+export class AlreadyExistsError extends Error {
+  constructor(readonly entity: string, readonly key: string) {
+    super(`${entity} ${key} already exists`);
+    this.name = "AlreadyExistsError";
+  }
+}
+
+/**
+ * The control plane's persistence port: exactly the access patterns of docs/data-model.md.
+ * Implemented by `DynamoDbStore` (DynamoDB on AWS, dynalite locally). No method uses transactions;
+ * each state transition is one conditional write on the item's version.
+ */
+export interface Store {
+  // Flow runs (A1–A6, A9, A17)
+  /**
+   * Creates a run. With an idempotency key, a second create with the same key returns the first run
+   * and `created: false` (the key's run id wins, even across a crash between the two writes).
+   */
+  createFlowRun(run: FlowRunRecord, options?: { idempotencyKey?: string; idempotencyTtlSeconds?: number }): Promise<{ run: FlowRunRecord; created: boolean }>;
+  getFlowRun(id: string): Promise<FlowRunRecord | undefined>;
+  listFlowRuns(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>>;
+  /**
+   * One conditional write: succeeds only if the run is still at `expectedVersion`; sets the state,
+   * version + 1 and the patch, then records the state history item. Throws VersionConflictError.
+   */
+  transitionFlowRun(id: string, expectedVersion: number, state: State, patch?: TransitionPatch): Promise<FlowRunRecord>;
+  /** States in version order (for a flow run or a task run id). */
+  getStateHistory(runId: string): Promise<StateHistoryRecord[]>;
+
+  // Task runs (A7, A8)
+  /** Idempotent on the task run id. */
+  createTaskRun(taskRun: TaskRunRecord): Promise<{ taskRun: TaskRunRecord; created: boolean }>;
+  getTaskRun(id: string): Promise<TaskRunRecord | undefined>;
+  listTaskRuns(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<TaskRunRecord>>;
+  transitionTaskRun(id: string, expectedVersion: number, state: State, patch?: TransitionPatch): Promise<TaskRunRecord>;
+
+  // Logs (A10)
+  putLogs(logs: LogRecord[], ttlSeconds: number): Promise<void>;
+  listLogs(flowRunId: string, page: { limit: number; cursor?: string; since?: string }): Promise<Page<LogRecord>>;
+
+  // Artifacts (A11, A12)
+  putArtifact(artifact: ArtifactRecord): Promise<void>;
+  listArtifacts(flowRunId: string): Promise<ArtifactRecord[]>;
+  listArtifactsByKey(key: string, page: { limit: number; cursor?: string }): Promise<Page<ArtifactRecord>>;
+
+  // Journal (A13)
+  /** First write of a key wins; returns the stored entry (the existing one if the key was taken). */
+  putJournalEntry(entry: JournalEntryRecord): Promise<JournalEntryRecord>;
+  listJournal(runId: string): Promise<JournalEntryRecord[]>;
+
+  // Cache (A14)
+  getCacheEntry(key: string): Promise<CacheRecord | undefined>;
+  putCacheEntry(entry: CacheRecord): Promise<void>;
+
+  // Concurrency limits and leases (A15, A16)
+  putConcurrencyLimit(tag: string, limit: number): Promise<ConcurrencyLimitRecord>;
+  getConcurrencyLimit(tag: string): Promise<ConcurrencyLimitRecord | undefined>;
+  listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]>;
+  deleteConcurrencyLimit(tag: string): Promise<boolean>;
+  /**
+   * Takes a slot if fewer than `limit` unexpired leases are held (expired ones are reclaimed first).
+   * Returns false when the limit is full; undefined when no limit exists for the tag.
+   */
+  acquireLease(tag: string, leaseId: string, expiresAt: string, now: string): Promise<boolean | undefined>;
+  /** Extends a held lease; false if it was not held (expired and reclaimed, or released). */
+  renewLease(tag: string, leaseId: string, expiresAt: string): Promise<boolean>;
+  releaseLease(tag: string, leaseId: string): Promise<void>;
+
+  // Deployments (A18–A20)
+  createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord>;
+  getDeploymentByName(name: string): Promise<DeploymentRecord | undefined>;
+  getDeploymentById(id: string): Promise<DeploymentRecord | undefined>;
+  listDeployments(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>>;
+  /** Conditional on `expectedRevision`; throws VersionConflictError. */
+  updateDeployment(deployment: DeploymentRecord, expectedRevision: number): Promise<DeploymentRecord>;
+  deleteDeployment(name: string): Promise<boolean>;
+
+  // Maintenance
+  /** Deletes items whose TTL has passed (dynalite never expires items; DynamoDB does it itself). */
+  sweepExpired(now: Date): Promise<number>;
+}

@@ -1,0 +1,282 @@
+/**
+ * The control-plane API's request and response shapes, as zod schemas. The API validates with them,
+ * the OpenAPI document is generated from them, and the typed client's types come from them.
+ */
+import { z } from "zod";
+import { STATE_TYPES } from "../model/states.js";
+
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' and '-' only");
+const name = z.string().min(1).max(128);
+const tag = z.string().min(1).max(64);
+const timestamp = z.iso.datetime({ offset: true });
+
+/** A state type: SCHEDULED, PENDING, RUNNING, PAUSED, CANCELLING, COMPLETED, FAILED, CANCELLED, CRASHED. */
+export const StateTypeSchema = z.enum(STATE_TYPES);
+
+/** A run state. */
+export const StateSchema = z.object({
+  type: StateTypeSchema,
+  name: z.string(),
+  message: z.string().optional(),
+  timestamp: z.string(),
+});
+
+/** An error as a run reports it. */
+export const ErrorInfoSchema = z.object({
+  name: z.string().max(256),
+  message: z.string().max(8_192),
+  code: z.string().max(64).optional(),
+  stack: z.string().max(16_384).optional(),
+});
+
+/** A flow run. */
+export const FlowRunSchema = z.object({
+  id: z.string(),
+  flowName: z.string(),
+  name: z.string(),
+  deploymentId: z.string().optional(),
+  parentRunId: z.string().optional(),
+  parameters: z.unknown(),
+  tags: z.array(z.string()),
+  state: StateSchema,
+  version: z.number().int(),
+  idempotencyKey: z.string().optional(),
+  scheduledTime: z.string().optional(),
+  createdAt: z.string(),
+  startTime: z.string().optional(),
+  endTime: z.string().optional(),
+  runCount: z.number().int(),
+  result: z.unknown().optional(),
+  error: ErrorInfoSchema.optional(),
+});
+
+/** `POST /v1/flow-runs`. */
+export const CreateFlowRunRequestSchema = z
+  .object({
+    /** Client-chosen id (the SDK records local runs under their own ids); a new UUID otherwise. */
+    id: id.optional(),
+    flowName: name,
+    name: name.optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    deploymentId: id.optional(),
+    idempotencyKey: z.string().min(1).max(256).optional(),
+    tags: z.array(tag).max(50).optional(),
+    parentRunId: id.optional(),
+    scheduledTime: timestamp.optional(),
+    /** The initial state: PENDING for runs the caller is about to run itself, SCHEDULED (default) otherwise. */
+    initialState: z.enum(["SCHEDULED", "PENDING"]).optional(),
+  })
+  .strict();
+
+/** A proposed state. */
+export const ProposedStateSchema = z
+  .object({
+    type: StateTypeSchema,
+    name: z.string().min(1).max(64).optional(),
+    message: z.string().max(4_000).optional(),
+  })
+  .strict();
+
+/** `POST /v1/flow-runs/{id}/state` and `POST /v1/task-runs/{id}/state`. */
+export const ProposeStateRequestSchema = z
+  .object({
+    state: ProposedStateSchema,
+    /** Makes the proposal idempotent: the same id twice is one transition. */
+    transitionId: z.string().min(1).max(128).optional(),
+    /** An operator's override of the rules that refuse leaving a terminal state. */
+    force: z.boolean().optional(),
+    /** The run's result, with a COMPLETED proposal. */
+    result: z.unknown().optional(),
+    /** The error, with a FAILED or CRASHED proposal. */
+    error: ErrorInfoSchema.optional(),
+  })
+  .strict();
+
+/** The orchestration rules' answer to a proposed state. */
+export const ProposeStateResponseSchema = z.object({
+  status: z.enum(["ACCEPT", "REJECT", "WAIT", "ABORT"]),
+  state: StateSchema,
+  reason: z.string().optional(),
+  delaySeconds: z.number().optional(),
+});
+
+/** A task run. */
+export const TaskRunSchema = z.object({
+  id: z.string(),
+  flowRunId: z.string(),
+  taskName: z.string(),
+  name: z.string(),
+  tags: z.array(z.string()),
+  state: StateSchema,
+  version: z.number().int(),
+  attempts: z.number().int(),
+  mapIndex: z.number().int().optional(),
+  createdAt: z.string(),
+  startTime: z.string().optional(),
+  endTime: z.string().optional(),
+});
+
+/** `POST /v1/task-runs`. */
+export const CreateTaskRunRequestSchema = z
+  .object({
+    id: id.optional(),
+    flowRunId: id,
+    taskName: name,
+    name: name.optional(),
+    tags: z.array(tag).max(50).optional(),
+    mapIndex: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/** A log line. */
+export const LogSchema = z
+  .object({
+    flowRunId: id,
+    taskRunId: id.optional(),
+    taskRunName: z.string().max(256).optional(),
+    timestamp,
+    level: z.enum(["debug", "info", "warn", "error"]),
+    message: z.string().max(32_000),
+    fields: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** `POST /v1/logs`. */
+export const CreateLogsRequestSchema = z.object({ logs: z.array(LogSchema).min(1).max(1_000) }).strict();
+
+/** An artifact. */
+export const ArtifactSchema = z.object({
+  id: z.string(),
+  key: z.string(),
+  type: z.enum(["markdown", "table", "link"]),
+  data: z.unknown(),
+  description: z.string().optional(),
+  flowRunId: z.string(),
+  taskRunId: z.string().optional(),
+  createdAt: z.string(),
+});
+
+/** `POST /v1/artifacts`. */
+export const CreateArtifactRequestSchema = z
+  .object({
+    key: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "lowercase letters, digits and dashes, starting with a letter or digit"),
+    type: z.enum(["markdown", "table", "link"]),
+    data: z.unknown(),
+    description: z.string().max(2_000).optional(),
+    flowRunId: id,
+    taskRunId: id.optional(),
+  })
+  .strict();
+
+/** A journal entry: the recorded result of one completed call of a run. */
+export const JournalEntrySchema = z.object({ key: z.string(), value: z.unknown(), createdAt: z.string() });
+
+/** `PUT /v1/flow-runs/{id}/journal/{key}`. */
+export const PutJournalEntryRequestSchema = z.object({ value: z.unknown() }).strict();
+
+/** A deployment. */
+export const DeploymentSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  flowName: z.string(),
+  entrypoint: z.string().optional(),
+  bundleId: z.string().optional(),
+  version: z.string().optional(),
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()),
+  parameterSchema: z.record(z.string(), z.unknown()).optional(),
+  tags: z.array(z.string()),
+  workPool: z.string().optional(),
+  engine: z.enum(["durable", "step-functions"]),
+  paused: z.boolean(),
+  revision: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const deploymentFields = {
+  flowName: name,
+  entrypoint: z
+    .string()
+    .max(1_024)
+    .regex(/^[^:]+\.(ts|mts|js|mjs)(:[A-Za-z_$][\w$]*)?$/, 'a path to a .ts or .js file, optionally followed by ":exportName"')
+    .optional(),
+  bundleId: id.optional(),
+  version: z.string().max(64).optional(),
+  description: z.string().max(2_000).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  parameterSchema: z.record(z.string(), z.unknown()).optional(),
+  tags: z.array(tag).max(50).optional(),
+  workPool: name.optional(),
+  engine: z.enum(["durable", "step-functions"]).optional(),
+  paused: z.boolean().optional(),
+};
+
+/** `POST /v1/deployments`. */
+export const CreateDeploymentRequestSchema = z
+  .object({ name: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, "letters, digits, '.', '_', '/' and '-', starting with a letter or digit"), ...deploymentFields })
+  .strict()
+  .refine((value) => (value.entrypoint === undefined) !== (value.bundleId === undefined), {
+    message: "give exactly one of entrypoint and bundleId",
+    path: ["entrypoint"],
+  });
+
+/** `PATCH /v1/deployments/{id}`. */
+export const UpdateDeploymentRequestSchema = z.object({ ...deploymentFields, flowName: name.optional() }).strict();
+
+/** `POST /v1/deployments/{id}/runs`. */
+export const CreateDeploymentRunRequestSchema = z
+  .object({
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    idempotencyKey: z.string().min(1).max(256).optional(),
+    tags: z.array(tag).max(50).optional(),
+    scheduledTime: timestamp.optional(),
+  })
+  .strict();
+
+/** A concurrency limit. */
+export const ConcurrencyLimitSchema = z.object({
+  tag: z.string(),
+  limit: z.number().int(),
+  activeSlots: z.number().int(),
+  leases: z.array(z.object({ leaseId: z.string(), expiresAt: z.string() })),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** `POST /v1/concurrency-limits` (and `PUT /v1/concurrency-limits/{tag}` with only `limit`). */
+export const SetConcurrencyLimitRequestSchema = z.object({ tag, limit: z.number().int().min(0).max(100_000) }).strict();
+
+/** `POST /v1/concurrency-limits/{tag}/leases`. */
+export const AcquireLeaseRequestSchema = z
+  .object({ ttlSeconds: z.number().int().min(1).max(86_400).optional(), leaseId: id.optional() })
+  .strict();
+
+/** A lease on a concurrency slot. */
+export const LeaseSchema = z.object({ tag: z.string(), leaseId: z.string(), expiresAt: z.string() });
+
+/** `POST /v1/concurrency-limits/{tag}/leases/{leaseId}/renew`. */
+export const RenewLeaseRequestSchema = z.object({ ttlSeconds: z.number().int().min(1).max(86_400).optional() }).strict();
+
+/** A page of items with the cursor to the next page. */
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), cursor: z.string().optional() });
+
+/** An RFC 9457 problem document. */
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  requestId: z.string().optional(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+
+export type FlowRunDto = z.infer<typeof FlowRunSchema>;
+export type TaskRunDto = z.infer<typeof TaskRunSchema>;
+export type ProposeStateResponse = z.infer<typeof ProposeStateResponseSchema>;
+export type DeploymentDto = z.infer<typeof DeploymentSchema>;
+export type ConcurrencyLimitDto = z.infer<typeof ConcurrencyLimitSchema>;
+export type ArtifactDto = z.infer<typeof ArtifactSchema>;
+export type LogDto = z.infer<typeof LogSchema>;
+export type Problem = z.infer<typeof ProblemSchema>;
