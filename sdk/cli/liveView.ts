@@ -97,9 +97,15 @@ export class LiveView implements Recorder {
   /** Redraws the block now (the timer calls this; tests call it directly). */
   frame(nowMs: number = Date.now()): void {
     this.tick += 1;
-    this.flushLogsAndErase();
     const lines = this.blockLines(nowMs);
-    this.options.out.write(lines.map((line) => `${line}\n`).join(""));
+    const block = lines.map((line) => `${line}\n`).join("");
+    // Erase and redraw in one write unless log lines must be printed in between.
+    if (this.pendingLogs.length > 0) {
+      this.flushLogsAndErase();
+      this.options.out.write(block);
+    } else {
+      this.options.out.write(this.eraseSequence() + block);
+    }
     this.drawnLines = lines.length;
   }
 
@@ -160,9 +166,15 @@ export class LiveView implements Recorder {
     else this.options.err.write(`${text}\n`);
   }
 
+  /** Moves up to the block's first line and clears to the end of the screen. */
+  private eraseSequence(): string {
+    return this.drawnLines > 0 ? `${ESC}${this.drawnLines}A\r${ESC}J` : "";
+  }
+
   private flushLogsAndErase(): void {
     const { out, err } = this.options;
-    if (this.drawnLines > 0) out.write(`${ESC}${this.drawnLines}A\r${ESC}J`);
+    const erase = this.eraseSequence();
+    if (erase) out.write(erase);
     this.drawnLines = 0;
     if (this.pendingLogs.length > 0) {
       err.write(this.pendingLogs.join(""));

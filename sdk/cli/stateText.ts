@@ -39,7 +39,14 @@ export function createColors(enabled: boolean): Colors {
   return pc.createColors(enabled);
 }
 
-/** The order state counts are listed in: finished first, then what is still to come. */
+/**
+ * The order state counts are listed in: finished first, then what is still to come.
+ *
+ * @example
+ * ```ts
+ * COUNT_ORDER[0]; // "COMPLETED"
+ * ```
+ */
 export const COUNT_ORDER: readonly StateType[] = [
   "COMPLETED",
   "FAILED",

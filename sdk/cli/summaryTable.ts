@@ -2,7 +2,14 @@ import type { FlowRun } from "../model/runs.js";
 import type { RunTracker, Row } from "./runTracker.js";
 import { formatCount, formatSpan, formatStateCounts, padVisible, paintState, visibleLength, type Colors } from "./stateText.js";
 
-/** The most rows the summary table lists before "… N more". */
+/**
+ * The most rows the summary table lists before "… N more".
+ *
+ * @example
+ * ```ts
+ * renderSummary(tracker, run, colors, Date.now(), SUMMARY_ROW_LIMIT);
+ * ```
+ */
 export const SUMMARY_ROW_LIMIT = 50;
 
 /**

@@ -1,6 +1,13 @@
 import { CommanderError, type Command } from "commander";
 
-/** The exit code of every usage error: bad arguments, a missing file or export, invalid params. */
+/**
+ * The exit code of every usage error: bad arguments, a missing file or export, invalid params.
+ *
+ * @example
+ * ```ts
+ * if (code === USAGE_EXIT_CODE) console.error("fix the command line");
+ * ```
+ */
 export const USAGE_EXIT_CODE = 2;
 
 /**

@@ -22,7 +22,14 @@ export interface RunCommandOptions {
   json?: boolean;
 }
 
-/** The exit code after Ctrl-C, as for a process killed by SIGINT. */
+/**
+ * The exit code after Ctrl-C, as for a process killed by SIGINT.
+ *
+ * @example
+ * ```ts
+ * if (code === INTERRUPTED_EXIT_CODE) console.error("cancelled");
+ * ```
+ */
 export const INTERRUPTED_EXIT_CODE = 130;
 
 /**
