@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePrefectEnv } from "./prefectEnv.js";
-import { PeakRssSampler } from "./processTree.js";
+import { PeakRssSampler, waitForExit } from "./processTree.js";
 import { renderTable, type TableRow } from "./table.js";
 
 /** The systems compared. */
@@ -25,11 +25,21 @@ export const WORKLOADS: readonly Workload[] = [
   { id: "W3", tasks: 1_000, description: "sequential tasks returning 10,000-element arrays" },
 ];
 
-/** One system's figures for one workload, from one fresh child process. */
+/** One system's figures for one workload: the median of several runs, each in a fresh child process. */
 export interface WorkloadResult {
   system: System;
   workload: Workload["id"];
   tasks: number;
+  /** Each run's throughput: tasks / wall time of the timed flow run, measured inside the child. */
+  runs: RunResult[];
+  /** The median run's. */
+  tasksPerSecond: number;
+  /** The highest of the runs' peaks. */
+  peakRssKib: number;
+}
+
+/** The figures of one child process. */
+export interface RunResult {
   /** Wall time of the timed flow run, measured inside the child. */
   seconds: number;
   tasksPerSecond: number;
@@ -49,6 +59,8 @@ export interface EngineBenchmarkOptions {
   only?: System;
   /** Multiplies every workload's task count (at least one task each); 1 for the recorded run. */
   scale?: number;
+  /** Fresh processes per (system, workload); the table shows the median throughput and the highest peak RSS. Default 3. */
+  runs?: number;
   /** Progress lines (default: stderr). */
   say?: (line: string) => void;
 }
@@ -78,6 +90,8 @@ const TIME_BUDGET_MS: Record<System, number> = { aloft: 5 * 60_000, prefect: 40 
 export async function runEngineBenchmark(options: EngineBenchmarkOptions = {}): Promise<EngineBenchmarkReport> {
   const scale = options.scale ?? 1;
   if (!(Number.isFinite(scale) && scale > 0)) throw new RangeError(`scale must be a number > 0 (got ${String(options.scale)})`);
+  const runs = options.runs ?? 3;
+  if (!(Number.isInteger(runs) && runs >= 1)) throw new RangeError(`runs must be a whole number ≥ 1 (got ${String(options.runs)})`);
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const systems: System[] = options.only ? [options.only] : ["aloft", "prefect"];
 
@@ -87,15 +101,27 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions = {}): 
   const prefect = systems.includes("prefect") ? ensurePrefectEnv(repoRoot, say) : undefined;
 
   const rows: TableRow[] = WORKLOADS.map((workload) => ({ workload: workload.id, description: workload.description }));
-  for (const workload of WORKLOADS) {
-    const tasks = Math.max(1, Math.round(workload.tasks * scale));
-    const row = rows.find((candidate) => candidate.workload === workload.id)!;
-    for (const system of systems) {
-      say(`${system} ${workload.id}: ${tasks} tasks…`);
-      const command = system === "aloft" ? { file: process.execPath, args: [ALOFT_CHILD] } : { file: prefect!.python, args: [PREFECT_CHILD] };
-      const result = await runChild(system, workload.id, tasks, command.file, command.args);
-      say(`${system} ${workload.id}: ${Math.round(result.tasksPerSecond)} tasks/s, peak RSS ${(result.peakRssKib / 1024).toFixed(1)} MiB, process ${result.processSeconds.toFixed(1)} s`);
-      row[system] = result;
+  // All of one system, then the other, so one system's leftovers never load the other's runs.
+  for (const system of systems) {
+    const command = system === "aloft" ? { file: process.execPath, args: [ALOFT_CHILD] } : { file: prefect!.python, args: [PREFECT_CHILD] };
+    for (const [index, workload] of WORKLOADS.entries()) {
+      const tasks = Math.max(1, Math.round(workload.tasks * scale));
+      const results: RunResult[] = [];
+      for (let run = 1; run <= runs; run++) {
+        say(`${system} ${workload.id} run ${run}/${runs}: ${tasks} tasks…`);
+        const result = await runChild(system, workload.id, tasks, command.file, command.args);
+        say(`${system} ${workload.id} run ${run}/${runs}: ${Math.round(result.tasksPerSecond)} tasks/s, peak RSS ${(result.peakRssKib / 1024).toFixed(1)} MiB, process ${result.processSeconds.toFixed(1)} s`);
+        results.push(result);
+      }
+      const byRate = [...results].sort((a, b) => a.tasksPerSecond - b.tasksPerSecond);
+      rows[index]![system] = {
+        system,
+        workload: workload.id,
+        tasks,
+        runs: results,
+        tasksPerSecond: byRate[Math.floor((byRate.length - 1) / 2)]!.tasksPerSecond,
+        peakRssKib: Math.max(...results.map((result) => result.peakRssKib)),
+      };
     }
   }
   return { rows, table: renderTable(rows), prefectVersion: prefect?.version };
@@ -108,7 +134,7 @@ interface ChildReport {
   maxRssKb: number;
 }
 
-async function runChild(system: System, workload: Workload["id"], tasks: number, file: string, args: string[]): Promise<WorkloadResult> {
+async function runChild(system: System, workload: Workload["id"], tasks: number, file: string, args: string[]): Promise<RunResult> {
   const home = await mkdtemp(join(tmpdir(), `aloft-bench-${system}-`));
   try {
     const env: NodeJS.ProcessEnv = { ...process.env };
@@ -137,6 +163,7 @@ async function runChild(system: System, workload: Workload["id"], tasks: number,
     clearTimeout(timer);
     const sampledTreePeakKib = sampler.stop();
     const processSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await waitForExit(sampler.seenPids, 30_000);
 
     const reportLine = stdout.trim().split("\n").at(-1) ?? "";
     const report = parseReport(reportLine);
@@ -145,9 +172,6 @@ async function runChild(system: System, workload: Workload["id"], tasks: number,
       throw new Error(`${system} ${workload} ${how} without a valid report line (got ${JSON.stringify(reportLine.slice(0, 200))}); its stderr ended:\n${stderrTail}`);
     }
     return {
-      system,
-      workload,
-      tasks,
       seconds: report.seconds,
       tasksPerSecond: tasks / report.seconds,
       peakRssKib: Math.max(sampledTreePeakKib, report.maxRssKb),

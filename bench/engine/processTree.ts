@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
  * const kib = treeRssKib(child.pid!);
  * ```
  */
-export function treeRssKib(rootPid: number): number {
+export function treeRssKib(rootPid: number, seen?: Set<number>): number {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
@@ -25,6 +25,7 @@ export function treeRssKib(rootPid: number): number {
   const pending = [rootPid];
   while (pending.length > 0) {
     const pid = pending.pop()!;
+    seen?.add(pid);
     total += rssOf(pid);
     pending.push(...(children.get(pid) ?? []));
   }
@@ -43,6 +44,8 @@ export function treeRssKib(rootPid: number): number {
 export class PeakRssSampler {
   #peakKib = 0;
   readonly #timer: NodeJS.Timeout;
+  /** Every process of the tree seen so far, the root included. */
+  readonly seenPids = new Set<number>();
 
   constructor(
     private readonly rootPid: number,
@@ -54,7 +57,7 @@ export class PeakRssSampler {
 
   /** Takes one more sample (call it just before the child exits, if you can). */
   sample(): void {
-    this.#peakKib = Math.max(this.#peakKib, treeRssKib(this.rootPid));
+    this.#peakKib = Math.max(this.#peakKib, treeRssKib(this.rootPid, this.seenPids));
   }
 
   /** Stops sampling and returns the peak seen, in KiB. */
@@ -85,4 +88,19 @@ function readOrUndefined(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Resolves once none of `pids` is alive (a child's server subprocess can outlive it for a moment,
+ * and would otherwise load the machine during the next measurement), or after `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * await waitForExit(sampler.seenPids, 30_000);
+ * ```
+ */
+export async function waitForExit(pids: Iterable<number>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const alive = () => [...pids].filter((pid) => /\) [^ZX] /.test(readOrUndefined(`/proc/${pid}/stat`) ?? ""));
+  while (alive().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
