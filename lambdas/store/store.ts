@@ -56,6 +56,30 @@ export class AlreadyExistsError extends Error {
   }
 }
 
+/** A write addressed an item that does not exist (a transition of an unknown run, an update of an unknown deployment). */
+export class NotFoundError extends Error {
+  constructor(readonly entity: string, readonly key: string) {
+    super(`${entity} ${key} does not exist`);
+    this.name = "NotFoundError";
+  }
+}
+
+/** A listing was given a cursor that this listing did not produce (malformed, tampered, or from other filters). */
+export class InvalidCursorError extends Error {
+  constructor(readonly cursor: string, reason: string) {
+    super(`invalid cursor "${cursor.length > 40 ? `${cursor.slice(0, 40)}…` : cursor}": ${reason}`);
+    this.name = "InvalidCursorError";
+  }
+}
+
+/** An item would exceed what the store accepts in one item (350 KB); large values belong in the payload store. */
+export class ItemTooLargeError extends Error {
+  constructor(readonly entity: string, readonly key: string, readonly bytes: number, readonly maxBytes: number) {
+    super(`${entity} ${key} is ${bytes} bytes, over the ${maxBytes}-byte item limit`);
+    this.name = "ItemTooLargeError";
+  }
+}
+
 /**
  * The control plane's persistence port: exactly the access patterns of docs/data-model.md.
  * Implemented by `DynamoDbStore` (DynamoDB on AWS, dynalite locally). No method uses transactions;
@@ -72,7 +96,8 @@ export interface Store {
   listFlowRuns(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>>;
   /**
    * One conditional write: succeeds only if the run is still at `expectedVersion`; sets the state,
-   * version + 1 and the patch, then records the state history item. Throws VersionConflictError.
+   * version + 1 and the patch, then records the state history item. Throws VersionConflictError, or
+   * NotFoundError when no run has the id.
    */
   transitionFlowRun(id: string, expectedVersion: number, state: State, patch?: TransitionPatch): Promise<FlowRunRecord>;
   /** States in version order (for a flow run or a task run id). */
@@ -122,7 +147,10 @@ export interface Store {
   getDeploymentByName(name: string): Promise<DeploymentRecord | undefined>;
   getDeploymentById(id: string): Promise<DeploymentRecord | undefined>;
   listDeployments(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>>;
-  /** Conditional on `expectedRevision`; throws VersionConflictError. */
+  /**
+   * Conditional on `expectedRevision`; stores revision `expectedRevision + 1`. Throws
+   * VersionConflictError, or NotFoundError when no deployment has the name.
+   */
   updateDeployment(deployment: DeploymentRecord, expectedRevision: number): Promise<DeploymentRecord>;
   deleteDeployment(name: string): Promise<boolean>;
 
