@@ -1,0 +1,20 @@
+import { randomUUID } from "node:crypto";
+import { makeDynamoDbClient } from "../../../lambdas/adapters/awsClients.js";
+import { DynamoDbStore } from "../../../lambdas/store/dynamoDbStore.js";
+import { ensureTable } from "../../../lambdas/store/table.js";
+import { startDynalite } from "../../support/dynalite.js";
+import { describeStoreContract } from "./store.contract.js";
+
+describeStoreContract("DynamoDbStore on dynalite", async () => {
+  const server = await startDynalite();
+  const client = makeDynamoDbClient({ endpoint: server.endpoint });
+  const tableName = `aloft-${randomUUID()}`;
+  await ensureTable(client, tableName);
+  return {
+    store: new DynamoDbStore({ client, tableName }),
+    dispose: async () => {
+      client.destroy();
+      await server.close();
+    },
+  };
+});

@@ -1,0 +1,570 @@
+import { randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeState, type State, type StateName } from "../../../sdk/model/states.js";
+import type {
+  ArtifactRecord,
+  DeploymentRecord,
+  FlowRunRecord,
+  LogRecord,
+  Page,
+  TaskRunRecord,
+} from "../../../lambdas/store/records.js";
+import {
+  AlreadyExistsError,
+  InvalidCursorError,
+  ItemTooLargeError,
+  NotFoundError,
+  VersionConflictError,
+  type FlowRunFilter,
+  type Store,
+} from "../../../lambdas/store/store.js";
+
+/** A store under test and how to dispose of it. */
+export interface StoreFixture {
+  store: Store;
+  dispose(): Promise<void>;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The Store port's contract: every adapter must pass it. `makeStore` gives a store over a fresh,
+ * empty table; the suite shares it between its tests, so each test keeps to its own names, ids and
+ * time window.
+ *
+ * @example
+ * ```ts
+ * describeStoreContract("DynamoDbStore on dynalite", async () => ({ store, dispose }));
+ * ```
+ */
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreFixture>): void {
+  describe(`Store contract: ${name}`, () => {
+    let fixture: StoreFixture | undefined;
+    const store = (): Store => {
+      if (fixture === undefined) throw new Error("store fixture not ready");
+      return fixture.store;
+    };
+    // Each test that lists by time gets its own 20-day window, far in the past.
+    let windows = 0;
+    const timeWindow = () => Date.UTC(2015, 0, 1) + windows++ * 20 * DAY;
+
+    beforeAll(async () => {
+      fixture = await makeStore();
+    }, 240_000);
+    afterAll(async () => {
+      await fixture?.dispose();
+    });
+
+    describe("flow runs", () => {
+      it("reads back a created run by id, and nothing for an unknown id", async () => {
+        const run = flowRun({ tags: ["a", "b"], parameters: { n: 1, nested: { list: [1, "two", null] } } });
+        expect(await store().createFlowRun(run)).toEqual({ run, created: true });
+        expect(await store().getFlowRun(run.id)).toEqual(run);
+        expect(await store().getFlowRun(randomUUID())).toBeUndefined();
+      });
+
+      it("returns the first run with created false when an idempotency key is reused", async () => {
+        const key = `key-${randomUUID()}`;
+        const first = flowRun();
+        const second = flowRun({ flowName: first.flowName });
+        const created = await store().createFlowRun(first, { idempotencyKey: key });
+        expect(created.created).toBe(true);
+        expect(created.run.id).toBe(first.id);
+        const again = await store().createFlowRun(second, { idempotencyKey: key });
+        expect(again.created).toBe(false);
+        expect(again.run.id).toBe(first.id);
+        expect(await store().getFlowRun(second.id)).toBeUndefined();
+      });
+
+      it("creates a new run when the idempotency key has expired", async () => {
+        const key = `key-${randomUUID()}`;
+        const first = flowRun();
+        await store().createFlowRun(first, { idempotencyKey: key, idempotencyTtlSeconds: -1 });
+        const second = flowRun();
+        const again = await store().createFlowRun(second, { idempotencyKey: key });
+        expect(again).toMatchObject({ created: true, run: { id: second.id } });
+      });
+
+      it("keeps the stored run when a run with the same id is created again", async () => {
+        const run = flowRun();
+        await store().createFlowRun(run);
+        const moved = await store().transitionFlowRun(run.id, 0, state("Running"));
+        const again = await store().createFlowRun({ ...run, name: "other" });
+        expect(again.created).toBe(false);
+        expect(again.run).toEqual(moved);
+      });
+
+      it("lists runs matching each filter and each combination, newest first", async () => {
+        const base = timeWindow();
+        const ns = randomUUID().slice(0, 8);
+        const runs: FlowRunRecord[] = [];
+        const flows = [`etl-${ns}`, `ml-${ns}`];
+        const deployments = [`dep-${ns}`, undefined];
+        const tags = [[`x-${ns}`], [`y-${ns}`], [`x-${ns}`, `y-${ns}`], []];
+        const states: StateName[] = ["Scheduled", "Running", "Completed"];
+        for (let i = 0; i < 12; i++) {
+          const run = flowRun({
+            flowName: flows[i % 2]!,
+            deploymentId: deployments[i % 3 === 0 ? 0 : 1],
+            tags: tags[i % 4]!,
+            createdAt: new Date(base + i * 7 * 3_600_000).toISOString(),
+          });
+          await store().createFlowRun(run);
+          const target = states[i % 3]!;
+          runs.push(target === "Scheduled" ? run : await store().transitionFlowRun(run.id, 0, state(target)));
+        }
+        const window = { since: new Date(base).toISOString(), until: new Date(base + 20 * DAY).toISOString() };
+        const filters: FlowRunFilter[] = [
+          { flowName: flows[0] },
+          { deploymentId: `dep-${ns}` },
+          { tag: `x-${ns}` },
+          { stateType: "RUNNING", ...window },
+          { ...window },
+          { flowName: flows[1], stateType: "COMPLETED" },
+          { flowName: flows[0], tag: `y-${ns}` },
+          { deploymentId: `dep-${ns}`, flowName: flows[0] },
+          { deploymentId: `dep-${ns}`, tag: `y-${ns}`, stateType: "RUNNING" },
+          { tag: `x-${ns}`, since: runs[3]!.createdAt, until: runs[10]!.createdAt },
+          { since: runs[5]!.createdAt, until: window.until },
+          { flowName: flows[0], until: runs[6]!.createdAt },
+        ];
+        for (const filter of filters) {
+          const page = await store().listFlowRuns(filter, { limit: 100 });
+          expect({ filter, ids: page.items.map((run) => run.id) }).toEqual({ filter, ids: expectedRuns(runs, filter).map((run) => run.id) });
+          expect(page.cursor).toBeUndefined();
+        }
+        const running = await store().listFlowRuns({ stateType: "RUNNING", ...window }, { limit: 100 });
+        expect(running.items.every((run) => run.state.type === "RUNNING")).toBe(true);
+      });
+
+      it("pages through every filter without duplicates or gaps, whatever the page size", async () => {
+        const base = timeWindow();
+        const ns = randomUUID().slice(0, 8);
+        const runs: FlowRunRecord[] = [];
+        for (let i = 0; i < 14; i++) {
+          // Some runs share a timestamp; several days are empty, so the day walk has gaps to cross.
+          const at = base + Math.floor(i / 2) * (i % 3 === 0 ? 2 * DAY : 5 * 3_600_000);
+          const run = flowRun({
+            flowName: `f${i % 2}-${ns}`,
+            deploymentId: i % 3 === 0 ? `d-${ns}` : undefined,
+            tags: i % 2 === 0 ? [`t-${ns}`] : [],
+            createdAt: new Date(at).toISOString(),
+          });
+          await store().createFlowRun(run);
+          runs.push(i % 4 === 0 ? await store().transitionFlowRun(run.id, 0, state("Running")) : run);
+        }
+        const window = { since: new Date(base).toISOString(), until: new Date(base + 20 * DAY).toISOString() };
+        const filters: FlowRunFilter[] = [
+          { ...window },
+          { flowName: `f0-${ns}` },
+          { deploymentId: `d-${ns}` },
+          { tag: `t-${ns}` },
+          { stateType: "RUNNING", ...window },
+          { flowName: `f0-${ns}`, stateType: "SCHEDULED" },
+          { tag: `t-${ns}`, since: runs[4]!.createdAt },
+        ];
+        await fc.assert(
+          fc.asyncProperty(fc.constantFrom(...filters), fc.integer({ min: 1, max: 5 }), async (filter, limit) => {
+            const seen = await pageThrough((cursor) => store().listFlowRuns(filter, { limit, ...(cursor ? { cursor } : {}) }), limit);
+            expect(seen.map((run) => run.id)).toEqual(expectedRuns(runs, filter).map((run) => run.id));
+          }),
+          { numRuns: 15 },
+        );
+      });
+
+      it("lists recent runs without since by walking back over empty days", async () => {
+        const now = Date.now();
+        const ns = randomUUID().slice(0, 8);
+        const recent = [0, 3, 45].map((daysAgo) =>
+          flowRun({ flowName: `recent-${ns}`, createdAt: new Date(now - daysAgo * DAY - 60_000).toISOString() }),
+        );
+        for (const run of recent) await store().createFlowRun(run);
+        const all = await pageThrough((cursor) => store().listFlowRuns({}, { limit: 2, ...(cursor ? { cursor } : {}) }), 2);
+        const mine = all.filter((run) => run.flowName === `recent-${ns}`).map((run) => run.id);
+        expect(mine).toEqual(recent.map((run) => run.id));
+        const order = all.map((run) => `${run.createdAt}#${run.id}`);
+        expect(order).toEqual([...order].sort().reverse());
+      });
+
+      it("rejects a malformed cursor, and a cursor from another listing, with InvalidCursorError", async () => {
+        const ns = randomUUID().slice(0, 8);
+        for (let i = 0; i < 3; i++) await store().createFlowRun(flowRun({ flowName: `c-${ns}` }));
+        const page = await store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1 });
+        expect(page.cursor).toBeDefined();
+        await expect(store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1, cursor: "not a cursor!" })).rejects.toThrow(InvalidCursorError);
+        await expect(store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1, cursor: "eyJhIjoxfQ" })).rejects.toThrow(InvalidCursorError);
+        await expect(store().listFlowRuns({ flowName: `other-${ns}` }, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        await expect(store().listTaskRuns(randomUUID(), { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+      });
+
+      it("refuses an item over 350 KB with ItemTooLargeError", async () => {
+        const run = flowRun({ parameters: { blob: "x".repeat(400 * 1024) } });
+        await expect(store().createFlowRun(run)).rejects.toThrow(ItemTooLargeError);
+        expect(await store().getFlowRun(run.id)).toBeUndefined();
+      });
+    });
+
+    describe("transitions", () => {
+      it("moves a run to a new state, bumps its version and writes the patch", async () => {
+        const run = flowRun();
+        await store().createFlowRun(run);
+        const running = await store().transitionFlowRun(run.id, 0, state("Running"), {
+          transitionId: "t-1",
+          startTime: "2024-01-01T00:00:00.000Z",
+          runCount: 1,
+          heldSlots: ["gpu"],
+          error: { name: "Error", message: "first try" } as never,
+        });
+        expect(running).toMatchObject({ version: 1, state: { type: "RUNNING" }, lastTransitionId: "t-1", runCount: 1, heldSlots: ["gpu"] });
+        expect(running.error).toBeDefined();
+        const done = await store().transitionFlowRun(run.id, 1, state("Completed"), { result: { rows: 3 }, error: null, endTime: "2024-01-01T00:01:00.000Z" });
+        expect(done).toMatchObject({ version: 2, state: { type: "COMPLETED" }, result: { rows: 3 }, startTime: "2024-01-01T00:00:00.000Z" });
+        expect(done.error).toBeUndefined();
+        expect(await store().getFlowRun(run.id)).toEqual(done);
+      });
+
+      it("moves the run between state listings", async () => {
+        const base = timeWindow();
+        const window = { since: new Date(base).toISOString(), until: new Date(base + DAY).toISOString() };
+        const run = flowRun({ createdAt: new Date(base + 1_000).toISOString() });
+        await store().createFlowRun(run);
+        await store().transitionFlowRun(run.id, 0, state("Running"));
+        expect((await store().listFlowRuns({ stateType: "RUNNING", ...window }, { limit: 10 })).items.map((r) => r.id)).toEqual([run.id]);
+        expect((await store().listFlowRuns({ stateType: "SCHEDULED", ...window }, { limit: 10 })).items).toEqual([]);
+      });
+
+      it("throws VersionConflictError for a stale version and NotFoundError for an unknown run", async () => {
+        const run = flowRun();
+        await store().createFlowRun(run);
+        await store().transitionFlowRun(run.id, 0, state("Pending"));
+        const stale = store().transitionFlowRun(run.id, 0, state("Running"));
+        await expect(stale).rejects.toThrow(VersionConflictError);
+        await expect(stale).rejects.toMatchObject({ entity: "flow run", id: run.id, expectedVersion: 0 });
+        await expect(store().transitionFlowRun(randomUUID(), 0, state("Running"))).rejects.toThrow(NotFoundError);
+        expect((await store().getFlowRun(run.id))?.state.name).toBe("Pending");
+      });
+
+      it("records the state history in version order", async () => {
+        const run = flowRun();
+        await store().createFlowRun(run);
+        await store().transitionFlowRun(run.id, 0, state("Pending"), { transitionId: "a" });
+        await store().transitionFlowRun(run.id, 1, state("Running"), { transitionId: "b" });
+        await store().transitionFlowRun(run.id, 2, state("Failed"), { transitionId: "c" });
+        const history = await store().getStateHistory(run.id);
+        expect(history.map((entry) => [entry.version, entry.state.name, entry.transitionId])).toEqual([
+          [0, "Scheduled", undefined],
+          [1, "Pending", "a"],
+          [2, "Running", "b"],
+          [3, "Failed", "c"],
+        ]);
+        expect(await store().getStateHistory(randomUUID())).toEqual([]);
+      });
+
+      it("lets exactly one of 20 concurrent transitions from the same version win", async () => {
+        const run = flowRun();
+        await store().createFlowRun(run);
+        const attempts = Array.from({ length: 20 }, (_, i) =>
+          store().transitionFlowRun(run.id, 0, state("Running", `client ${i}`), { transitionId: `client-${i}` }),
+        );
+        const outcomes = await Promise.allSettled(attempts);
+        const winners = outcomes.filter((outcome) => outcome.status === "fulfilled");
+        const losers = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+        expect(winners).toHaveLength(1);
+        expect(losers.every((outcome) => outcome.reason instanceof VersionConflictError)).toBe(true);
+        const stored = await store().getFlowRun(run.id);
+        expect(stored?.version).toBe(1);
+        const history = await store().getStateHistory(run.id);
+        expect(history.map((entry) => entry.version)).toEqual([0, 1]);
+        expect(history[1]?.transitionId).toBe(stored?.lastTransitionId);
+      });
+    });
+
+    describe("task runs", () => {
+      it("creates task runs idempotently and lists a run's task runs in start order, paged", async () => {
+        const parent = randomUUID();
+        const base = Date.UTC(2024, 0, 1);
+        const taskRuns = Array.from({ length: 7 }, (_, i) => taskRun(parent, { createdAt: new Date(base + i * 1_000).toISOString(), mapIndex: i }));
+        for (const t of [...taskRuns].reverse()) expect((await store().createTaskRun(t)).created).toBe(true);
+        const again = await store().createTaskRun({ ...taskRuns[0]!, name: "changed" });
+        expect(again).toEqual({ taskRun: taskRuns[0], created: false });
+        expect(await store().getTaskRun(taskRuns[3]!.id)).toEqual(taskRuns[3]);
+        expect(await store().getTaskRun(randomUUID())).toBeUndefined();
+        const seen = await pageThrough((cursor) => store().listTaskRuns(parent, { limit: 3, ...(cursor ? { cursor } : {}) }), 3);
+        expect(seen.map((t) => t.id)).toEqual(taskRuns.map((t) => t.id));
+        expect((await store().listTaskRuns(randomUUID(), { limit: 3 })).items).toEqual([]);
+      });
+
+      it("transitions a task run on its version and keeps its history", async () => {
+        const t = taskRun(randomUUID());
+        await store().createTaskRun(t);
+        const running = await store().transitionTaskRun(t.id, 0, state("Running"), { attempts: 1, startTime: "2024-01-01T00:00:00.000Z" });
+        expect(running).toMatchObject({ version: 1, attempts: 1, state: { name: "Running" } });
+        await expect(store().transitionTaskRun(t.id, 0, state("Failed"))).rejects.toThrow(VersionConflictError);
+        await expect(store().transitionTaskRun(randomUUID(), 0, state("Failed"))).rejects.toThrow(NotFoundError);
+        await store().transitionTaskRun(t.id, 1, state("Completed"));
+        expect((await store().getStateHistory(t.id)).map((entry) => entry.state.name)).toEqual(["Pending", "Running", "Completed"]);
+      });
+    });
+
+    describe("logs", () => {
+      it("pages a run's logs in time order from since, over more than one batch", async () => {
+        const runId = randomUUID();
+        const base = Date.now() - 60_000;
+        const logs: LogRecord[] = Array.from({ length: 60 }, (_, i) => ({
+          flowRunId: runId,
+          timestamp: new Date(base + Math.floor(i / 3) * 10).toISOString(),
+          level: "info",
+          message: `line ${i}`,
+          ...(i % 5 === 0 ? { taskRunId: "t", fields: { i } } : {}),
+        }));
+        await store().putLogs(logs, 3_600);
+        const seen = await pageThrough((cursor) => store().listLogs(runId, { limit: 7, ...(cursor ? { cursor } : {}) }), 7);
+        expect(seen).toEqual(logs);
+        const since = logs[30]!.timestamp;
+        const later = await pageThrough((cursor) => store().listLogs(runId, { limit: 50, since, ...(cursor ? { cursor } : {}) }), 50);
+        expect(later.map((log) => log.message)).toEqual(logs.slice(30).map((log) => log.message));
+      });
+
+      it("hides expired log lines and sweeps expired items away", async () => {
+        await store().sweepExpired(new Date());
+        const runId = randomUUID();
+        const old = { flowRunId: runId, timestamp: new Date(Date.now() - 2 * DAY).toISOString(), level: "warn" as const, message: "old" };
+        const fresh = { flowRunId: runId, timestamp: new Date().toISOString(), level: "info" as const, message: "fresh" };
+        await store().putLogs([old], DAY / 1000);
+        await store().putLogs([fresh], DAY / 1000);
+        await store().putCacheEntry({ key: `expired-${runId}`, value: 1, createdAt: old.timestamp, expiresAt: new Date(Date.now() - 1_000).toISOString() });
+        expect((await store().listLogs(runId, { limit: 10 })).items.map((log) => log.message)).toEqual(["fresh"]);
+        expect(await store().sweepExpired(new Date())).toBe(2);
+        expect(await store().sweepExpired(new Date())).toBe(0);
+        expect((await store().listLogs(runId, { limit: 10 })).items.map((log) => log.message)).toEqual(["fresh"]);
+        expect(await store().sweepExpired(new Date(Date.now() + 2 * DAY))).toBeGreaterThanOrEqual(1);
+        expect((await store().listLogs(runId, { limit: 10 })).items).toEqual([]);
+      });
+    });
+
+    describe("artifacts", () => {
+      it("lists a run's artifacts, and artifacts by key across runs newest first", async () => {
+        const key = `report-${randomUUID().slice(0, 8)}`;
+        const runs = [randomUUID(), randomUUID(), randomUUID()];
+        const base = Date.UTC(2024, 5, 1);
+        const artifacts: ArtifactRecord[] = runs.flatMap((runId, r) =>
+          [0, 1].map((i) => ({
+            id: randomUUID(),
+            key: i === 0 ? key : `other-${key}`,
+            type: "markdown" as const,
+            data: `# run ${r} artifact ${i}`,
+            flowRunId: runId,
+            createdAt: new Date(base + r * 60_000 + i).toISOString(),
+          })),
+        );
+        for (const artifact of artifacts) await store().putArtifact(artifact);
+        const ofFirst = await store().listArtifacts(runs[0]!);
+        expect(new Set(ofFirst.map((a) => a.id))).toEqual(new Set(artifacts.filter((a) => a.flowRunId === runs[0]).map((a) => a.id)));
+        expect(ofFirst.find((a) => a.key === key)).toEqual(artifacts[0]);
+        const byKey = await pageThrough((cursor) => store().listArtifactsByKey(key, { limit: 2, ...(cursor ? { cursor } : {}) }), 2);
+        expect(byKey.map((a) => a.flowRunId)).toEqual([...runs].reverse());
+        expect(await store().listArtifacts(randomUUID())).toEqual([]);
+      });
+    });
+
+    describe("journal", () => {
+      it("keeps the first write of a call key and returns it to later writers", async () => {
+        const runId = randomUUID();
+        const first = { runId, key: "fetch:1", value: { rows: [1, 2] }, createdAt: "2024-01-01T00:00:00.000Z" };
+        expect(await store().putJournalEntry(first)).toEqual(first);
+        expect(await store().putJournalEntry({ ...first, value: "second", createdAt: "2024-01-01T00:00:05.000Z" })).toEqual(first);
+        expect(await store().putJournalEntry(first)).toEqual(first);
+        const other = { runId, key: "fetch:2", value: null, createdAt: "2024-01-01T00:00:01.000Z" };
+        await store().putJournalEntry(other);
+        expect(await store().listJournal(runId)).toEqual([first, other]);
+        expect(await store().listJournal(randomUUID())).toEqual([]);
+      });
+    });
+
+    describe("cache", () => {
+      it("stores, overwrites and expires cache entries", async () => {
+        const key = `cache-${randomUUID()}`;
+        expect(await store().getCacheEntry(key)).toBeUndefined();
+        const entry = { key, value: { answer: 42 }, createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+        await store().putCacheEntry(entry);
+        expect(await store().getCacheEntry(key)).toEqual(entry);
+        const forever = { key, value: [1, 2, 3], createdAt: new Date().toISOString() };
+        await store().putCacheEntry(forever);
+        expect(await store().getCacheEntry(key)).toEqual(forever);
+        await store().putCacheEntry({ ...forever, expiresAt: new Date(Date.now() - 1).toISOString() });
+        expect(await store().getCacheEntry(key)).toBeUndefined();
+      });
+    });
+
+    describe("concurrency limits", () => {
+      const at = (seconds: number) => new Date(Date.UTC(2024, 0, 1) + seconds * 1_000).toISOString();
+
+      it("creates, updates, lists and deletes limits", async () => {
+        const tag = `db-${randomUUID().slice(0, 8)}`;
+        const created = await store().putConcurrencyLimit(tag, 2);
+        expect(created).toMatchObject({ tag, limit: 2, leases: {} });
+        await store().acquireLease(tag, "a", at(300), at(0));
+        const raised = await store().putConcurrencyLimit(tag, 5);
+        expect(raised).toMatchObject({ tag, limit: 5, leases: { a: at(300) }, createdAt: created.createdAt });
+        expect(await store().getConcurrencyLimit(tag)).toEqual(raised);
+        expect((await store().listConcurrencyLimits()).find((limit) => limit.tag === tag)).toEqual(raised);
+        expect(await store().deleteConcurrencyLimit(tag)).toBe(true);
+        expect(await store().deleteConcurrencyLimit(tag)).toBe(false);
+        expect(await store().getConcurrencyLimit(tag)).toBeUndefined();
+      });
+
+      it("grants leases up to the limit, then refuses; unknown tags give undefined", async () => {
+        const tag = `gpu-${randomUUID().slice(0, 8)}`;
+        await store().putConcurrencyLimit(tag, 2);
+        expect(await store().acquireLease(tag, "a", at(300), at(0))).toBe(true);
+        expect(await store().acquireLease(tag, "b", at(300), at(0))).toBe(true);
+        expect(await store().acquireLease(tag, "c", at(300), at(0))).toBe(false);
+        expect(await store().acquireLease(tag, "a", at(400), at(10))).toBe(true);
+        expect(await store().acquireLease(`none-${tag}`, "a", at(300), at(0))).toBeUndefined();
+        await store().releaseLease(tag, "a");
+        await store().releaseLease(`none-${tag}`, "a");
+        expect(await store().acquireLease(tag, "c", at(300), at(20))).toBe(true);
+        expect(Object.keys((await store().getConcurrencyLimit(tag))!.leases).sort()).toEqual(["b", "c"]);
+        expect(await store().getConcurrencyLimit(`none-${tag}`)).toBeUndefined();
+      });
+
+      it("reclaims expired leases, unless they were renewed", async () => {
+        const tag = `q-${randomUUID().slice(0, 8)}`;
+        await store().putConcurrencyLimit(tag, 2);
+        await store().acquireLease(tag, "a", at(100), at(0));
+        await store().acquireLease(tag, "b", at(100), at(0));
+        expect(await store().renewLease(tag, "b", at(500))).toBe(true);
+        expect(await store().acquireLease(tag, "c", at(300), at(50))).toBe(false);
+        expect(await store().acquireLease(tag, "c", at(300), at(150))).toBe(true);
+        expect(await store().renewLease(tag, "a", at(600))).toBe(false);
+        expect((await store().getConcurrencyLimit(tag))!.leases).toEqual({ b: at(500), c: at(300) });
+      });
+
+      it("never grants more leases than the limit to concurrent acquirers", async () => {
+        const tag = `race-${randomUUID().slice(0, 8)}`;
+        await store().putConcurrencyLimit(tag, 3);
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store().acquireLease(tag, `lease-${i}`, at(300), at(0))));
+        expect(results.filter((granted) => granted === true)).toHaveLength(3);
+        expect(Object.keys((await store().getConcurrencyLimit(tag))!.leases)).toHaveLength(3);
+      });
+    });
+
+    describe("deployments", () => {
+      it("keeps names unique and finds deployments by name and by id", async () => {
+        const d = deployment();
+        expect(await store().createDeployment(d)).toEqual(d);
+        await expect(store().createDeployment({ ...d, id: randomUUID() })).rejects.toThrow(AlreadyExistsError);
+        expect(await store().getDeploymentByName(d.name)).toEqual(d);
+        expect(await store().getDeploymentById(d.id)).toEqual(d);
+        expect(await store().getDeploymentByName(`missing-${d.name}`)).toBeUndefined();
+        expect(await store().getDeploymentById(randomUUID())).toBeUndefined();
+      });
+
+      it("updates on the expected revision only, and deletes", async () => {
+        const d = deployment();
+        await store().createDeployment(d);
+        const updated = await store().updateDeployment({ ...d, paused: true, description: "paused for maintenance" }, 0);
+        expect(updated).toMatchObject({ revision: 1, paused: true });
+        expect(await store().getDeploymentByName(d.name)).toEqual(updated);
+        await expect(store().updateDeployment({ ...d, paused: false }, 0)).rejects.toThrow(VersionConflictError);
+        await expect(store().updateDeployment({ ...d, name: `missing-${d.name}` }, 0)).rejects.toThrow(NotFoundError);
+        expect(await store().deleteDeployment(d.name)).toBe(true);
+        expect(await store().deleteDeployment(d.name)).toBe(false);
+        expect(await store().getDeploymentById(d.id)).toBeUndefined();
+      });
+
+      it("lists deployments by name, paged", async () => {
+        const ns = randomUUID().slice(0, 8);
+        const created = ["c", "a", "d", "b"].map((letter) => deployment({ name: `${ns}-${letter}` }));
+        for (const d of created) await store().createDeployment(d);
+        const all = await pageThrough((cursor) => store().listDeployments({ limit: 2, ...(cursor ? { cursor } : {}) }), 2);
+        const names = all.map((d) => d.name);
+        expect(names).toEqual([...names].sort());
+        expect(names.filter((name) => name.startsWith(ns))).toEqual([`${ns}-a`, `${ns}-b`, `${ns}-c`, `${ns}-d`]);
+      });
+    });
+  });
+}
+
+/** Follows cursors to the end, checking that no page is over its limit and only the last page lacks a cursor. */
+async function pageThrough<T>(read: (cursor: string | undefined) => Promise<Page<T>>, limit: number): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 1_000; pages++) {
+    const page = await read(cursor);
+    expect(page.items.length).toBeLessThanOrEqual(limit);
+    all.push(...page.items);
+    if (page.cursor === undefined) return all;
+    expect(page.items).toHaveLength(limit);
+    cursor = page.cursor;
+  }
+  throw new Error("paging did not end");
+}
+
+function expectedRuns(runs: FlowRunRecord[], filter: FlowRunFilter): FlowRunRecord[] {
+  return runs
+    .filter(
+      (run) =>
+        (filter.flowName === undefined || run.flowName === filter.flowName) &&
+        (filter.deploymentId === undefined || run.deploymentId === filter.deploymentId) &&
+        (filter.stateType === undefined || run.state.type === filter.stateType) &&
+        (filter.tag === undefined || run.tags.includes(filter.tag)) &&
+        (filter.since === undefined || run.createdAt >= filter.since) &&
+        (filter.until === undefined || run.createdAt < filter.until),
+    )
+    .sort((a, b) => (`${a.createdAt}#${a.id}` < `${b.createdAt}#${b.id}` ? 1 : -1));
+}
+
+function state(name: StateName, message?: string): State {
+  return makeState(name, Date.UTC(2024, 0, 1), message);
+}
+
+function flowRun(overrides: Partial<FlowRunRecord> = {}): FlowRunRecord {
+  const run: FlowRunRecord = {
+    id: randomUUID(),
+    flowName: `flow-${randomUUID().slice(0, 8)}`,
+    name: "brave-otter",
+    parameters: {},
+    tags: [],
+    state: state("Scheduled"),
+    version: 0,
+    createdAt: new Date(Date.UTC(2024, 0, 1)).toISOString(),
+    runCount: 0,
+    ...overrides,
+  };
+  if (run.deploymentId === undefined) delete run.deploymentId;
+  return run;
+}
+
+function taskRun(flowRunId: string, overrides: Partial<TaskRunRecord> = {}): TaskRunRecord {
+  return {
+    id: randomUUID(),
+    flowRunId,
+    taskName: "extract",
+    name: "extract-0",
+    tags: [],
+    state: state("Pending"),
+    version: 0,
+    attempts: 0,
+    createdAt: new Date(Date.UTC(2024, 0, 1)).toISOString(),
+    ...overrides,
+  };
+}
+
+function deployment(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
+  return {
+    id: randomUUID(),
+    name: `nightly-${randomUUID().slice(0, 8)}`,
+    flowName: "etl",
+    entrypoint: "examples/etl.ts:etl",
+    parameters: { day: "today" },
+    tags: ["nightly"],
+    engine: "durable",
+    paused: false,
+    revision: 0,
+    createdAt: "2024-01-01T00:00:00.000Z",
+    updatedAt: "2024-01-01T00:00:00.000Z",
+    ...overrides,
+  };
+}
