@@ -38,10 +38,14 @@ export function resolveAwsEndpoint(
   const candidates = [options.endpoint, env.ALOFT_AWS_ENDPOINT, env[serviceVariable], env.AWS_ENDPOINT_URL];
   const endpoint = candidates.find((value) => value !== undefined && value.trim() !== "");
   if (endpoint === undefined) return undefined;
+  let protocol: string | undefined;
   try {
-    new URL(endpoint);
+    protocol = new URL(endpoint).protocol;
   } catch {
-    throw new Error(`AWS endpoint for ${service} is not a URL: "${endpoint}"`);
+    protocol = undefined;
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new Error(`AWS endpoint for ${service} is not an http(s) URL: "${endpoint}"`);
   }
   return endpoint;
 }
