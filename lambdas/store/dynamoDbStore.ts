@@ -610,9 +610,9 @@ export class DynamoDbStore implements Store {
     if (run.deploymentId !== undefined) Object.assign(runItem, { GSI2PK: partitions.deployment(run.deploymentId), GSI2SK: sortKey });
     assertItemSize(runItem, "flow run", run.id);
     const pointers = [
-      { ...keys.runDay(run.id), GSI2PK: partitions.day(dayOf(createdAt)), GSI2SK: sortKey, runId: run.id, createdAt },
+      { ...keys.runDay(run.id, createdAt), GSI2PK: partitions.day(dayOf(createdAt)), GSI2SK: sortKey, runId: run.id, createdAt },
       ...[...new Set(run.tags)].map((tag) => ({
-        ...keys.runTag(run.id, tag),
+        ...keys.runTag(run.id, tag, createdAt),
         GSI1PK: partitions.tag(tag),
         GSI1SK: sortKey,
         runId: run.id,

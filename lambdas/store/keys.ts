@@ -54,8 +54,9 @@ function paddedVersion(version: number): string {
 /** Key builders, one per item type. */
 export const keys = {
   run: (id: string) => ({ PK: `RUN#${id}`, SK: "RUN" }),
-  runDay: (id: string) => ({ PK: `RUN#${id}`, SK: "DAY" }),
-  runTag: (id: string, tag: string) => ({ PK: `RUN#${id}`, SK: `TAG#${tag}` }),
+  // Pointer keys include createdAt: a create that loses the race for a run id cannot overwrite the winner's pointers.
+  runDay: (id: string, createdAt: string) => ({ PK: `RUN#${id}`, SK: `DAY#${createdAt}` }),
+  runTag: (id: string, tag: string, createdAt: string) => ({ PK: `RUN#${id}`, SK: `TAG#${tag}#${createdAt}` }),
   runHistory: (id: string, version: number) => ({ PK: `RUN#${id}`, SK: `STATE#${paddedVersion(version)}` }),
   taskRun: (id: string) => ({ PK: `TASKRUN#${id}`, SK: "TASKRUN" }),
   taskRunHistory: (id: string, version: number) => ({ PK: `TASKRUN#${id}`, SK: `STATE#${paddedVersion(version)}` }),
