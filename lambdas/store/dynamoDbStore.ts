@@ -80,8 +80,8 @@ export interface DynamoDbStoreOptions {
 }
 
 /** Which patch fields each kind of run stores. */
-const FLOW_RUN_PATCH_FIELDS = ["startTime", "endTime", "runCount", "result", "error", "heldSlots", "scheduledTime"] as const;
-const TASK_RUN_PATCH_FIELDS = ["startTime", "endTime", "attempts"] as const;
+const FLOW_RUN_PATCH_FIELDS = ["transitionIds", "startTime", "endTime", "runCount", "result", "error", "holdsSlot", "scheduledTime"] as const;
+const TASK_RUN_PATCH_FIELDS = ["transitionIds", "startTime", "endTime", "attempts", "holdsSlot"] as const;
 
 /** Per process: orders log lines of equal timestamp in the order they were put. */
 const LOG_WRITER_ID = Math.random().toString(36).slice(2, 8).padEnd(6, "0");
@@ -212,7 +212,7 @@ export class DynamoDbStore implements Store {
       GSI3PK: partitions.state(state.type),
     });
     const run = recordOf<FlowRunRecord>(item);
-    await this.putItem(historyItem(keys.runHistory(id, run.version), id, run.version, run.state, run.lastTransitionId), "state history", id);
+    await this.putItem(historyItem(keys.runHistory(id, run.version), id, run.version, run.state, patch.transitionId), "state history", id);
     return run;
   }
 
@@ -238,7 +238,7 @@ export class DynamoDbStore implements Store {
       throw new Error(`task run ${taskRun.id} exists but could not be read`);
     }
     await this.putItem(
-      historyItem(keys.taskRunHistory(taskRun.id, taskRun.version), taskRun.id, taskRun.version, taskRun.state, taskRun.lastTransitionId),
+      historyItem(keys.taskRunHistory(taskRun.id, taskRun.version), taskRun.id, taskRun.version, taskRun.state, undefined),
       "state history",
       taskRun.id,
     );
@@ -270,7 +270,7 @@ export class DynamoDbStore implements Store {
     const item = await this.transition("task run", keys.taskRun(id), id, expectedVersion, state, patch, TASK_RUN_PATCH_FIELDS, {});
     const taskRun = recordOf<TaskRunRecord>(item);
     await this.putItem(
-      historyItem(keys.taskRunHistory(id, taskRun.version), id, taskRun.version, taskRun.state, taskRun.lastTransitionId),
+      historyItem(keys.taskRunHistory(id, taskRun.version), id, taskRun.version, taskRun.state, patch.transitionId),
       "state history",
       id,
     );
@@ -360,14 +360,14 @@ export class DynamoDbStore implements Store {
 
   // ---------------------------------------------------------------- journal
 
-  async putJournalEntry(entry: JournalEntryRecord): Promise<JournalEntryRecord> {
+  async putJournalEntry(entry: JournalEntryRecord): Promise<{ entry: JournalEntryRecord; created: boolean }> {
     const key = keys.journal(entry.runId, entry.key);
     if (await this.conditionalPut({ ...entry, ...key }, "attribute_not_exists(SK)", undefined, "journal entry", `${entry.runId}/${entry.key}`)) {
-      return entry;
+      return { entry, created: true };
     }
     const existing = await this.getItem(key);
     if (existing === undefined) throw new Error(`journal entry ${entry.runId}/${entry.key} exists but could not be read`);
-    return recordOf<JournalEntryRecord>(existing);
+    return { entry: recordOf<JournalEntryRecord>(existing), created: false };
   }
 
   async listJournal(runId: string): Promise<JournalEntryRecord[]> {
@@ -626,7 +626,7 @@ export class DynamoDbStore implements Store {
       if (existing !== undefined) return { run: existing, created: false };
       throw new Error(`flow run ${run.id} exists but could not be read`);
     }
-    await this.putItem(historyItem(keys.runHistory(run.id, run.version), run.id, run.version, run.state, run.lastTransitionId), "state history", run.id);
+    await this.putItem(historyItem(keys.runHistory(run.id, run.version), run.id, run.version, run.state, undefined), "state history", run.id);
     return { run, created: true };
   }
 
@@ -771,11 +771,12 @@ export class DynamoDbStore implements Store {
       sets.push(`${attribute} = :${attribute}`);
       values[`:${attribute}`] = value;
     }
+    // The id of the write that made the current version, so a lost history item is rebuilt exactly.
+    names["#currentTransitionId"] = "currentTransitionId";
     if (patch.transitionId !== undefined) {
-      names["#lastTransitionId"] = "lastTransitionId";
-      values[":lastTransitionId"] = patch.transitionId;
-      sets.push("#lastTransitionId = :lastTransitionId");
-    }
+      values[":currentTransitionId"] = patch.transitionId;
+      sets.push("#currentTransitionId = :currentTransitionId");
+    } else removals.push("#currentTransitionId");
     for (const field of fields) {
       const value = patch[field];
       if (value === undefined) continue;
@@ -827,9 +828,10 @@ export class DynamoDbStore implements Store {
     ]);
     if (runItem === undefined) return items.length > 0 ? items.map((item) => recordOf<StateHistoryRecord>(item)) : undefined;
     const history = items.map((item) => recordOf<StateHistoryRecord>(item));
-    const run = recordOf<{ version: number; state: State; lastTransitionId?: string }>(runItem);
+    const run = recordOf<{ version: number; state: State }>(runItem);
+    const currentTransitionId = typeof runItem.currentTransitionId === "string" ? runItem.currentTransitionId : undefined;
     if (!history.some((entry) => entry.version === run.version)) {
-      const repaired = historyItem(historyKey(run.version), runId, run.version, run.state, run.lastTransitionId);
+      const repaired = historyItem(historyKey(run.version), runId, run.version, run.state, currentTransitionId);
       await this.putItem(repaired, "state history", runId);
       history.push(recordOf<StateHistoryRecord>(repaired));
       history.sort((a, b) => a.version - b.version);

@@ -13,9 +13,11 @@ export interface FlowRunRecord {
   state: State;
   /** Accepted transitions so far; each transition is a conditional write on it. */
   version: number;
-  /** The client transition id of the last accepted transition (for idempotent retries). */
-  lastTransitionId?: string;
+  /** Client transition ids of the most recent accepted transitions, oldest first (for idempotent retries). */
+  transitionIds?: string[];
   idempotencyKey?: string;
+  /** Where the flow's code is (`path/file.ts`, optionally `:export`), so a retry can run it again. */
+  entrypoint?: string;
   /** When the run is due (deployment and scheduled runs). */
   scheduledTime?: string;
   createdAt: string;
@@ -25,8 +27,8 @@ export interface FlowRunRecord {
   runCount: number;
   result?: unknown;
   error?: ErrorInfo;
-  /** Concurrency tags whose slots this run holds. */
-  heldSlots?: string[];
+  /** Whether the run holds its concurrency slots (taken on entering RUNNING). */
+  holdsSlot?: boolean;
 }
 
 /** A task run as the control plane stores it. */
@@ -38,7 +40,9 @@ export interface TaskRunRecord {
   tags: string[];
   state: State;
   version: number;
-  lastTransitionId?: string;
+  /** As for flow runs. */
+  transitionIds?: string[];
+  holdsSlot?: boolean;
   attempts: number;
   mapIndex?: number;
   createdAt: string;

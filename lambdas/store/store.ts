@@ -26,14 +26,19 @@ export interface FlowRunFilter {
 
 /** The fields a transition writes besides the state. */
 export interface TransitionPatch {
+  /** The transition id of this write (recorded on its state-history item). */
   transitionId?: string;
+  /** The run's recent transition ids after this write (the caller appends and trims). */
+  transitionIds?: string[];
   startTime?: string;
-  endTime?: string;
+  /** `null` removes it (a re-opened run). */
+  endTime?: string | null;
   runCount?: number;
   attempts?: number;
   result?: unknown;
+  /** `null` removes it. */
   error?: FlowRunRecord["error"] | null;
-  heldSlots?: string[];
+  holdsSlot?: boolean;
   scheduledTime?: string;
 }
 
@@ -121,7 +126,7 @@ export interface Store {
 
   // Journal (A13)
   /** First write of a key wins; returns the stored entry (the existing one if the key was taken). */
-  putJournalEntry(entry: JournalEntryRecord): Promise<JournalEntryRecord>;
+  putJournalEntry(entry: JournalEntryRecord): Promise<{ entry: JournalEntryRecord; created: boolean }>;
   listJournal(runId: string): Promise<JournalEntryRecord[]>;
 
   // Cache (A14)

@@ -211,12 +211,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store().createFlowRun(run);
         const running = await store().transitionFlowRun(run.id, 0, state("Running"), {
           transitionId: "t-1",
+          transitionIds: ["t-1"],
           startTime: "2024-01-01T00:00:00.000Z",
           runCount: 1,
-          heldSlots: ["gpu"],
+          holdsSlot: true,
           error: { name: "Error", message: "first try" } as never,
         });
-        expect(running).toMatchObject({ version: 1, state: { type: "RUNNING" }, lastTransitionId: "t-1", runCount: 1, heldSlots: ["gpu"] });
+        expect(running).toMatchObject({ version: 1, state: { type: "RUNNING" }, transitionIds: ["t-1"], runCount: 1, holdsSlot: true });
         expect(running.error).toBeDefined();
         const done = await store().transitionFlowRun(run.id, 1, state("Completed"), { result: { rows: 3 }, error: null, endTime: "2024-01-01T00:01:00.000Z" });
         expect(done).toMatchObject({ version: 2, state: { type: "COMPLETED" }, result: { rows: 3 }, startTime: "2024-01-01T00:00:00.000Z" });
@@ -265,7 +266,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const run = flowRun();
         await store().createFlowRun(run);
         const attempts = Array.from({ length: 20 }, (_, i) =>
-          store().transitionFlowRun(run.id, 0, state("Running", `client ${i}`), { transitionId: `client-${i}` }),
+          store().transitionFlowRun(run.id, 0, state("Running", `client ${i}`), { transitionId: `client-${i}`, transitionIds: [`client-${i}`] }),
         );
         const outcomes = await Promise.allSettled(attempts);
         const winners = outcomes.filter((outcome) => outcome.status === "fulfilled");
@@ -276,7 +277,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(stored?.version).toBe(1);
         const history = await store().getStateHistory(run.id);
         expect(history.map((entry) => entry.version)).toEqual([0, 1]);
-        expect(history[1]?.transitionId).toBe(stored?.lastTransitionId);
+        expect(history[1]?.transitionId).toBe(stored?.transitionIds?.at(-1));
       });
     });
 
@@ -372,9 +373,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it("keeps the first write of a call key and returns it to later writers", async () => {
         const runId = randomUUID();
         const first = { runId, key: "fetch:1", value: { rows: [1, 2] }, createdAt: "2024-01-01T00:00:00.000Z" };
-        expect(await store().putJournalEntry(first)).toEqual(first);
-        expect(await store().putJournalEntry({ ...first, value: "second", createdAt: "2024-01-01T00:00:05.000Z" })).toEqual(first);
-        expect(await store().putJournalEntry(first)).toEqual(first);
+        expect(await store().putJournalEntry(first)).toEqual({ entry: first, created: true });
+        expect(await store().putJournalEntry({ ...first, value: "second", createdAt: "2024-01-01T00:00:05.000Z" })).toEqual({ entry: first, created: false });
+        expect(await store().putJournalEntry(first)).toEqual({ entry: first, created: false });
         const other = { runId, key: "fetch:2", value: null, createdAt: "2024-01-01T00:00:01.000Z" };
         await store().putJournalEntry(other);
         expect(await store().listJournal(runId)).toEqual([first, other]);

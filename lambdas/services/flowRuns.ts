@@ -1,0 +1,138 @@
+import { makeState } from "../../sdk/model/states.js";
+import type { FlowRunRecord, Page } from "../store/records.js";
+import type { FlowRunFilter } from "../store/store.js";
+import type { ServiceDeps } from "./context.js";
+import { notFound, ServiceError } from "./errors.js";
+import { applyProposal, type Proposal, type TransitionOutcome, type TransitionPort } from "./transitions.js";
+
+/** `POST /v1/flow-runs`, validated. */
+export interface CreateFlowRunInput {
+  id?: string;
+  flowName: string;
+  name?: string;
+  parameters?: Record<string, unknown>;
+  deploymentId?: string;
+  idempotencyKey?: string;
+  tags?: string[];
+  parentRunId?: string;
+  scheduledTime?: string;
+  initialState?: "SCHEDULED" | "PENDING";
+  entrypoint?: string;
+}
+
+/** Idempotency keys are remembered this long. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+/**
+ * Flow-run use cases: create (idempotent by key), read, list, and every state change through the
+ * orchestration rules.
+ *
+ * @example
+ * ```ts
+ * const runs = new FlowRunService(deps);
+ * const { run } = await runs.create({ flowName: "etl", initialState: "PENDING" });
+ * await runs.proposeState(run.id, { state: { type: "RUNNING" } });
+ * ```
+ */
+export class FlowRunService {
+  private readonly port: TransitionPort<FlowRunRecord>;
+
+  constructor(private readonly deps: ServiceDeps) {
+    const { store } = deps;
+    this.port = {
+      entity: "flow run",
+      read: (id) => store.getFlowRun(id),
+      write: (id, version, state, patch) => store.transitionFlowRun(id, version, state, patch),
+      // Flow runs take no tag slots (task runs do, as in Prefect); deployment limits come with work pools.
+      usages: async () => [],
+      takeSlots: async () => true,
+      releaseSlots: async () => {},
+      countField: "runCount",
+      count: (run) => run.runCount,
+    };
+  }
+
+  async create(input: CreateFlowRunInput): Promise<{ run: FlowRunRecord; created: boolean }> {
+    const { store } = this.deps;
+    if (input.deploymentId !== undefined && !(await store.getDeploymentById(input.deploymentId))) {
+      throw new ServiceError("VALIDATION", `deployment ${input.deploymentId} does not exist`, [
+        { field: "body.deploymentId", message: `no deployment has id ${input.deploymentId}` },
+      ]);
+    }
+    const now = this.deps.now();
+    const id = input.id ?? this.deps.newId();
+    const initial = input.initialState ?? "SCHEDULED";
+    const run: FlowRunRecord = {
+      id,
+      flowName: input.flowName,
+      name: input.name ?? `${input.flowName}-${id.slice(0, 8)}`,
+      parameters: input.parameters ?? {},
+      tags: [...new Set(input.tags ?? [])],
+      state: makeState(initial === "PENDING" ? "Pending" : "Scheduled", now),
+      version: 0,
+      createdAt: new Date(now).toISOString(),
+      runCount: 0,
+    };
+    if (initial === "SCHEDULED") run.scheduledTime = input.scheduledTime ?? run.createdAt;
+    for (const key of ["deploymentId", "parentRunId", "idempotencyKey", "entrypoint"] as const) {
+      if (input[key] !== undefined) run[key] = input[key];
+    }
+    if (input.id !== undefined && !input.idempotencyKey) {
+      // A client-chosen id is its own idempotency key: a resent create returns the stored run.
+      const existing = await store.getFlowRun(input.id);
+      if (existing) return { run: existing, created: false };
+    }
+    return store.createFlowRun(run, input.idempotencyKey ? { idempotencyKey: input.idempotencyKey, idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS } : {});
+  }
+
+  async get(id: string): Promise<FlowRunRecord> {
+    return (await this.deps.store.getFlowRun(id)) ?? notFound("flow run", id);
+  }
+
+  list(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>> {
+    return this.deps.store.listFlowRuns(filter, page);
+  }
+
+  /** Decides and applies a proposed state; a missing run is 404. */
+  async proposeState(id: string, proposal: Proposal): Promise<TransitionOutcome<FlowRunRecord>> {
+    const outcome = await applyProposal(this.port, id, proposal, this.deps.now);
+    if (!outcome.run) notFound("flow run", id);
+    return outcome;
+  }
+
+  /** Asks the run to stop: SCHEDULED runs are cancelled at once, running ones go to CANCELLING. */
+  cancel(id: string, transitionId?: string): Promise<TransitionOutcome<FlowRunRecord>> {
+    return this.proposeState(id, { state: { type: "CANCELLING", message: "cancelled by a user" }, ...(transitionId ? { transitionId } : {}) });
+  }
+
+  /**
+   * Re-opens a FAILED, CRASHED or CANCELLED run (COMPLETED with `force`) as SCHEDULED / AwaitingRetry;
+   * whoever runs it next resumes from its journal.
+   */
+  retry(id: string, options: { force?: boolean; transitionId?: string } = {}): Promise<TransitionOutcome<FlowRunRecord>> {
+    return this.proposeState(id, {
+      state: { type: "SCHEDULED", name: "AwaitingRetry", message: "retried by a user" },
+      retry: true,
+      ...(options.force ? { force: true } : {}),
+      ...(options.transitionId ? { transitionId: options.transitionId } : {}),
+    });
+  }
+
+  /**
+   * Resumes a PAUSED run: a Suspended run (its process has exited) is re-scheduled as Resuming for a
+   * runner to pick up; a Paused run (its process is waiting) goes back to RUNNING.
+   */
+  async resume(id: string, transitionId?: string): Promise<TransitionOutcome<FlowRunRecord>> {
+    const run = await this.get(id);
+    if (run.state.type !== "PAUSED") {
+      throw new ServiceError("CONFLICT", `flow run ${id} is ${run.state.type}, not PAUSED; only a paused run can be resumed`);
+    }
+    const state = run.state.name === "Suspended" ? ({ type: "SCHEDULED", name: "Resuming" } as const) : ({ type: "RUNNING", name: "Running" } as const);
+    return this.proposeState(id, { state, ...(transitionId ? { transitionId } : {}) });
+  }
+
+  history(id: string) {
+    return this.deps.store.getStateHistory(id);
+  }
+
+}
