@@ -1,0 +1,40 @@
+import { handle } from "hono/aws-lambda";
+import type { Hono } from "hono";
+import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { iamAuthorizer } from "../http/auth.js";
+import { createApi } from "../http/app.js";
+import { createServices } from "../services/index.js";
+import { serviceDeps } from "../services/context.js";
+import { DynamoDbStore } from "../store/dynamoDbStore.js";
+
+/**
+ * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table;
+ * API Gateway's IAM authorizer authenticates callers.
+ *
+ * @example
+ * ```ts
+ * const app = apiFromEnvironment({ ALOFT_TABLE_NAME: "aloft" });
+ * ```
+ */
+export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
+  const tableName = env.ALOFT_TABLE_NAME;
+  if (!tableName) throw new Error("ALOFT_TABLE_NAME is not set: the API function needs the name of its DynamoDB table");
+  const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
+  return createApi({ services: createServices(serviceDeps(store)), auth: iamAuthorizer });
+}
+
+let app: Hono | undefined;
+
+/**
+ * The API Lambda's entry point (API Gateway HTTP API, payload format 2.0). The app is built once
+ * per execution environment, on the first request.
+ *
+ * @example
+ * ```ts
+ * // infra: new NodejsFunction(this, "Api", { entry: "lambdas/handlers/api.ts", handler: "handler" })
+ * ```
+ */
+export const handler: ReturnType<typeof handle> = (event, context) => {
+  app ??= apiFromEnvironment();
+  return handle(app)(event, context);
+};

@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import type { Hono } from "hono";
+import { makeDynamoDbClient } from "../../lambdas/adapters/awsClients.js";
+import { bearerToken } from "../../lambdas/http/auth.js";
+import { createApi } from "../../lambdas/http/app.js";
+import { serviceDeps } from "../../lambdas/services/context.js";
+import { createServices, type Services } from "../../lambdas/services/index.js";
+import { DynamoDbStore } from "../../lambdas/store/dynamoDbStore.js";
+import { ensureTable } from "../../lambdas/store/table.js";
+import { startDynalite } from "./dynalite.js";
+
+/** The API app over a fresh dynalite table, with a bearer token, for in-process requests. */
+export interface TestControlPlane {
+  app: Hono;
+  store: DynamoDbStore;
+  services: Services;
+  token: string;
+  /** `app.request` with the token and JSON body. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts dynalite, creates a table and composes the API over it.
+ *
+ * @example
+ * ```ts
+ * const cp = await startTestControlPlane();
+ * const response = await cp.call("POST", "/v1/flow-runs", { flowName: "etl" });
+ * ```
+ */
+export async function startTestControlPlane(options: { now?: () => number } = {}): Promise<TestControlPlane> {
+  const server = await startDynalite();
+  const client = makeDynamoDbClient({ endpoint: server.endpoint });
+  const tableName = `aloft-${randomUUID()}`;
+  await ensureTable(client, tableName);
+  const store = new DynamoDbStore({ client, tableName });
+  const deps = serviceDeps(store);
+  if (options.now) deps.now = options.now;
+  const services = createServices(deps);
+  const token = randomUUID();
+  const app = createApi({ services, auth: bearerToken(token), now: deps.now, logError: () => {} });
+  return {
+    app,
+    store,
+    services,
+    token,
+    call: (method, path, body, headers = {}) =>
+      Promise.resolve(
+        app.request(path, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+          ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+        }),
+      ),
+    dispose: async () => {
+      client.destroy();
+      await server.close();
+    },
+  };
+}
