@@ -57,8 +57,11 @@ export function createApi(options: ApiOptions): Hono {
     }),
   );
   app.use("*", async (c, next) => {
-    const spec = registry.find((candidate) => pathMatches(candidate.path, c.req.path) && candidate.method === c.req.method.toLowerCase());
-    if (spec && spec.auth !== false && !auth.authenticate(c)) {
+    // Fail closed: only routes declared `auth: false` skip the check. Hono answers HEAD with the GET
+    // handler, so HEAD is looked up as GET (otherwise it would reach GET handlers unauthenticated).
+    const method = c.req.method === "HEAD" ? "get" : c.req.method.toLowerCase();
+    const spec = registry.find((candidate) => pathMatches(candidate.path, c.req.path) && candidate.method === method);
+    if (spec?.auth !== false && !auth.authenticate(c)) {
       return problem(c, 401, STATUS_OF.UNAUTHENTICATED.title, {
         detail: "missing or invalid credentials: send Authorization: Bearer <token> (local) or a SigV4-signed request (AWS)",
         headers: { "www-authenticate": 'Bearer realm="aloft"' },

@@ -89,9 +89,12 @@ export function json(status: number, value: unknown, headers: Record<string, str
   return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
-/** Whether a concrete path matches a hono-style pattern (`:param` segments match one segment). */
+/**
+ * Whether a concrete path matches a hono-style pattern (`:param` segments match one non-empty segment).
+ * Exact like hono's strict routing: `/v1/flow-runs/` is not `/v1/flow-runs`.
+ */
 export function pathMatches(pattern: string, path: string): boolean {
   const a = pattern.split("/");
-  const b = path.replace(/\/+$/, "").split("/");
+  const b = path.split("/");
   return a.length === b.length && a.every((part, i) => part.startsWith(":") ? (b[i] ?? "") !== "" : part === b[i]);
 }

@@ -32,28 +32,28 @@ export function concurrencyLimitRoutes(app: Hono, registry: RouteRegistry, servi
   );
 
   route(app, registry, { method: "get", path: "/v1/concurrency-limits/:tag", summary: "Get a limit", tag, responses: { 200: ConcurrencyLimitSchema } }, async ({ params }) =>
-    json(200, concurrencyLimitDto(await concurrencyLimits.get(decodeURIComponent(params.tag!)), now())),
+    json(200, concurrencyLimitDto(await concurrencyLimits.get(params.tag!), now())),
   );
 
   route(app, registry, { method: "put", path: "/v1/concurrency-limits/:tag", summary: "Set a limit", tag, body: z.object({ limit: SetConcurrencyLimitRequestSchema.shape.limit }).strict(), responses: { 200: ConcurrencyLimitSchema } }, async ({ params, body }) =>
-    json(200, concurrencyLimitDto(await concurrencyLimits.set(decodeURIComponent(params.tag!), body.limit), now())),
+    json(200, concurrencyLimitDto(await concurrencyLimits.set(params.tag!, body.limit), now())),
   );
 
   route(app, registry, { method: "delete", path: "/v1/concurrency-limits/:tag", summary: "Delete a limit", tag, responses: { 204: undefined } }, async ({ params }) => {
-    await concurrencyLimits.remove(decodeURIComponent(params.tag!));
+    await concurrencyLimits.remove(params.tag!);
     return new Response(null, { status: 204 });
   });
 
   route(app, registry, { method: "post", path: "/v1/concurrency-limits/:tag/leases", summary: "Acquire a slot (423 when full)", tag, body: AcquireLeaseRequestSchema, responses: { 201: LeaseSchema } }, async ({ params, body }) =>
-    json(201, await concurrencyLimits.acquire(decodeURIComponent(params.tag!), body)),
+    json(201, await concurrencyLimits.acquire(params.tag!, body)),
   );
 
   route(app, registry, { method: "post", path: "/v1/concurrency-limits/:tag/leases/:leaseId/renew", summary: "Renew a lease", tag, body: RenewLeaseRequestSchema, responses: { 200: LeaseSchema } }, async ({ params, body }) =>
-    json(200, await concurrencyLimits.renew(decodeURIComponent(params.tag!), params.leaseId!, body.ttlSeconds)),
+    json(200, await concurrencyLimits.renew(params.tag!, params.leaseId!, body.ttlSeconds)),
   );
 
   route(app, registry, { method: "delete", path: "/v1/concurrency-limits/:tag/leases/:leaseId", summary: "Release a lease", tag, responses: { 204: undefined } }, async ({ params }) => {
-    await concurrencyLimits.release(decodeURIComponent(params.tag!), params.leaseId!);
+    await concurrencyLimits.release(params.tag!, params.leaseId!);
     return new Response(null, { status: 204 });
   });
 }

@@ -37,20 +37,20 @@ export function deploymentRoutes(app: Hono, registry: RouteRegistry, services: S
   });
 
   route(app, registry, { method: "get", path: "/v1/deployments/:id", summary: "Get a deployment by id or name", tag, responses: { 200: DeploymentSchema } }, async ({ params }) =>
-    json(200, deploymentDto(await deployments.get(decodeURIComponent(params.id!)))),
+    json(200, deploymentDto(await deployments.get(params.id!))),
   );
 
   route(app, registry, { method: "patch", path: "/v1/deployments/:id", summary: "Update a deployment", tag, body: UpdateDeploymentRequestSchema, responses: { 200: DeploymentSchema } }, async ({ params, body }) =>
-    json(200, deploymentDto(await deployments.update(decodeURIComponent(params.id!), body))),
+    json(200, deploymentDto(await deployments.update(params.id!, body))),
   );
 
   route(app, registry, { method: "delete", path: "/v1/deployments/:id", summary: "Delete a deployment", tag, responses: { 204: undefined } }, async ({ params }) => {
-    await deployments.remove(decodeURIComponent(params.id!));
+    await deployments.remove(params.id!);
     return new Response(null, { status: 204 });
   });
 
   route(app, registry, { method: "post", path: "/v1/deployments/:id/runs", summary: "Create a run of a deployment", tag, body: CreateDeploymentRunRequestSchema, responses: { 201: FlowRunSchema, 200: FlowRunSchema } }, async ({ params, body }) => {
-    const { run, created } = await deployments.run(decodeURIComponent(params.id!), body);
+    const { run, created } = await deployments.run(params.id!, body);
     return json(created ? 201 : 200, flowRunDto(run));
   });
 }

@@ -116,7 +116,7 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
   );
 
   route(app, registry, { method: "put", path: "/v1/flow-runs/:id/journal/:key", summary: "Record a completed call (first write wins)", tag, body: PutJournalEntryRequestSchema, responses: { 201: JournalEntrySchema, 200: JournalEntrySchema } }, async ({ params, body }) => {
-    const { entry, created } = await telemetry.putJournalEntry(params.id!, decodeURIComponent(params.key!), body.value);
+    const { entry, created } = await telemetry.putJournalEntry(params.id!, params.key!, body.value);
     return json(created ? 201 : 200, { key: entry.key, value: entry.value, createdAt: entry.createdAt });
   });
 }
