@@ -19,7 +19,8 @@ export type AloftErrorCode =
   | "CANCELLED"
   | "NOT_SERIALIZABLE"
   | "TASK_RUN_FAILED"
-  | "FLOW_RUN_FAILED";
+  | "FLOW_RUN_FAILED"
+  | "API_ERROR";
 
 /**
  * The base class of Aloft's errors.
