@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { serve, type ServerType } from "@hono/node-server";
+import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { bearerToken } from "../http/auth.js";
+import { createApi } from "../http/app.js";
+import { serviceDeps } from "../services/context.js";
+import { createServices } from "../services/index.js";
+import { DynamoDbStore } from "../store/dynamoDbStore.js";
+import { ensureTable } from "../store/table.js";
+import { startDynalite, type DynaliteServer } from "./dynalite.js";
+
+/** The local table's name. */
+export const LOCAL_TABLE_NAME = "aloft";
+
+/** Expired logs, cache entries and idempotency keys are swept this often (dynalite never expires items). */
+export const SWEEP_INTERVAL_MS = 60_000;
+
+/** Options of the local server. */
+export interface LocalServerOptions {
+  /** Default 4200; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: the API listens on loopback only. */
+  host?: string;
+  /** Where the database, the token and the server file live. Default `.aloft`. */
+  dataDir?: string;
+  /** Where unexpected API errors go; stderr as JSON lines by default. */
+  logError?: Parameters<typeof createApi>[0]["logError"];
+}
+
+/** A running local server. */
+export interface LocalServer {
+  url: string;
+  dataDir: string;
+  tokenFile: string;
+  /** Stops accepting requests, finishes the ones in flight, and closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the local control plane: dynalite on disk under `<data dir>/dynamodb`, the same services
+ * and API the Lambda functions run, on http://127.0.0.1:4200, with a bearer token in
+ * `<data dir>/token` (mode 0600; kept across restarts) and `<data dir>/server.json` naming the URL
+ * so clients find it.
+ *
+ * @example
+ * ```ts
+ * const server = await startLocalServer({ port: 0, dataDir: "/tmp/aloft" });
+ * console.log(server.url);
+ * await server.close();
+ * ```
+ */
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  // The embedded emulator supports the Node versions Aloft supports; the AWS SDK's notice about its own
+  // future Node floor is noise on a laptop.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const dataDir = resolve(options.dataDir ?? process.env.ALOFT_DATA_DIR ?? ".aloft");
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const token = await ensureToken(join(dataDir, "token"));
+
+  let database: DynaliteServer;
+  try {
+    database = await startDynalite({ path: join(dataDir, "dynamodb") });
+  } catch (error) {
+    throw new Error(`cannot open the database in ${join(dataDir, "dynamodb")}: ${(error as Error).message} (is another aloft server using this data dir?)`, { cause: error });
+  }
+  const client = makeDynamoDbClient({ endpoint: database.endpoint });
+  await ensureTable(client, LOCAL_TABLE_NAME);
+  const store = new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME });
+  const app = createApi({ services: createServices(serviceDeps(store)), auth: bearerToken(token), ...(options.logError ? { logError: options.logError } : {}) });
+
+  const host = options.host ?? "127.0.0.1";
+  const http = await listen(app.fetch, options.port ?? 4200, host);
+  const { port } = http.address() as AddressInfo;
+  const url = `http://${host === "127.0.0.1" || host === "::1" || host === "0.0.0.0" ? "localhost" : host}:${port}`;
+  const serverFile = join(dataDir, "server.json");
+  await writeFile(serverFile, `${JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+
+  const sweep = setInterval(() => {
+    store.sweepExpired(new Date()).catch((error: unknown) => process.stderr.write(`aloft: TTL sweep failed: ${(error as Error).message}\n`));
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    dataDir,
+    tokenFile: join(dataDir, "token"),
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweep);
+        await new Promise<void>((done) => http.close(() => done()));
+        client.destroy();
+        await database.close();
+        await rm(serverFile, { force: true });
+      })()),
+  };
+}
+
+/** Reads the token file, or creates it with a new random token (mode 0600). */
+async function ensureToken(file: string): Promise<string> {
+  try {
+    const existing = (await readFile(file, "utf8")).trim();
+    if (existing) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const token = randomBytes(32).toString("base64url");
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType & { address(): AddressInfo | string | null }> {
+  return new Promise((resolveListen, reject) => {
+    const server = serve({ fetch, port, hostname }, () => resolveListen(server as never));
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? new Error(`port ${port} is in use on ${hostname}: stop what holds it or pass --port`) : error),
+    );
+  });
+}

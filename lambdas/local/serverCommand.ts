@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import { UsageError } from "../../sdk/cli/usageError.js";
+import { startLocalServer } from "./server.js";
+
+/**
+ * Adds `aloft server start [--port 4200] [--data .aloft] [--host 127.0.0.1]`: runs the local control
+ * plane until Ctrl-C (or SIGTERM), then shuts down cleanly.
+ *
+ * @example
+ * ```ts
+ * addServerCommand(program);
+ * ```
+ */
+export function addServerCommand(program: Command): Command {
+  const server = program.command("server").description("the local Aloft control plane");
+  server
+    .command("start")
+    .description("start the local control plane (API on http://localhost:4200)")
+    .option("--port <port>", "port to listen on", "4200")
+    .option("--host <host>", "address to listen on (loopback by default)", "127.0.0.1")
+    .option("--data <dir>", "data directory (database, token)", process.env.ALOFT_DATA_DIR ?? ".aloft")
+    .action(async (options: { port: string; host: string; data: string }) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number (0-65535), got "${options.port}"`);
+      let running;
+      try {
+        running = await startLocalServer({ port, host: options.host, dataDir: options.data });
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      process.stdout.write(`Aloft server on ${running.url}\n  data:  ${running.dataDir}\n  token: ${running.tokenFile}\nPress Ctrl-C to stop.\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          process.stdout.write("Stopping…\n");
+          void running.close().then(resolve);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+  return server;
+}

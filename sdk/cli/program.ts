@@ -1,0 +1,55 @@
+import { createRequire } from "node:module";
+import { Command } from "commander";
+import { addRunCommand } from "./commands/run.js";
+import { exitForError, configureUsageErrors } from "./usageError.js";
+
+const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
+
+/**
+ * The `aloft` program with every SDK command. The local-server composition (`lambdas/local/main.ts`)
+ * adds `aloft server`.
+ *
+ * @example
+ * ```ts
+ * const program = createProgram();
+ * await runCli(program, process.argv);
+ * ```
+ */
+export function createProgram(): Command {
+  const program = configureUsageErrors(new Command("aloft"))
+    .description("Aloft: flows and tasks as plain async TypeScript functions, run locally or on AWS.")
+    .version(version, "-v, --version")
+    .showSuggestionAfterError(true);
+  addRunCommand(program);
+  return program;
+}
+
+/**
+ * Parses the arguments and runs the command; usage errors print one line and exit 2. Exits once the
+ * output is written, even if a cancelled flow left timers or sockets behind.
+ *
+ * @example
+ * ```ts
+ * await runCli(createProgram(), ["node", "aloft", "run", "flows/etl.ts"]);
+ * ```
+ */
+export async function runCli(program: Command, argv: readonly string[]): Promise<never> {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    // The reader went away (`aloft run … | head`): nothing more to say.
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    const { code, message } = exitForError(error);
+    if (message !== undefined) process.stderr.write(`${message}\n`);
+    process.exitCode = code;
+  }
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+  process.exit(process.exitCode ?? 0);
+}
+
+function drain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write("", () => resolve()));
+}
