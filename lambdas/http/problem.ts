@@ -48,16 +48,17 @@ export function problem(
  *
  * @example
  * ```ts
- * fieldProblems(result.error, "body"); // [{ field: "body.flowName", message: "Required" }]
+ * fieldProblems(result.error, "body"); // [{ field: "body.flowName", message: "Required" }, { field: "body.colour", message: "unknown field" }]
  * ```
  */
 export function fieldProblems(error: ZodError, prefix: string): FieldProblem[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
     const unknownKeys = issue.code === "unrecognized_keys" ? (issue as { keys?: string[] }).keys : undefined;
     if (unknownKeys && unknownKeys.length > 0) {
-      return { field: `${prefix}${path}.${unknownKeys.join(",")}`, message: `unknown field${unknownKeys.length > 1 ? "s" : ""}: ${unknownKeys.join(", ")}` };
+      // One problem per unknown key, each with its own exact path (`body.priority`, `body.owner`).
+      return unknownKeys.map((key) => ({ field: `${prefix}${path}.${key}`, message: "unknown field" }));
     }
-    return { field: `${prefix}${path}`, message: issue.message };
+    return [{ field: `${prefix}${path}`, message: issue.message }];
   });
 }
