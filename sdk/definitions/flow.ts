@@ -4,6 +4,7 @@ import type { FlowRun } from "../model/runs.js";
 import { callFlow, runFlow, timeoutOf, type FlowContext, type FlowSpec, type RunOptions } from "../engine/flowRunner.js";
 import { checkFunctions, checkName, checkRetryOptions, checkTags, throwIfProblems, type RetryOptions } from "./options.js";
 import { registerFlow } from "./registry.js";
+import { callerFile } from "./sourceFile.js";
 
 /** The options every flow takes, whatever its parameters. */
 interface FlowBaseOptions<R> extends RetryOptions {
@@ -66,6 +67,8 @@ export interface Flow<P, R> {
   readonly kind: "flow";
   readonly name: string;
   readonly options: Readonly<FlowBaseOptions<R> & { params?: z.ZodType }>;
+  /** The file the flow was defined in (absolute), when it could be told from the call stack. */
+  readonly sourceFile: string | undefined;
   run(params: P, options?: RunOptions): Promise<FlowRun<R>>;
 }
 
@@ -133,6 +136,7 @@ export function flow(options: FlowOptions<unknown, unknown> | FlowOptionsWithSch
     kind: { value: "flow", enumerable: true },
     options: { value: Object.freeze({ ...options }), enumerable: true },
     run: { value: (params: unknown, runOptions?: RunOptions) => runFlow(spec, params, runOptions) },
+    sourceFile: { value: callerFile(), enumerable: true },
   });
   registerFlow(handle);
   return handle;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { FlowRun, TaskRunSummary } from "../model/runs.js";
 import { FileCacheStore, type CacheStore } from "./cache.js";
 import { systemClock, type Clock } from "./clock.js";
-import type { AttemptJournal } from "./journal.js";
+import type { AttemptJournal, Journal } from "./journal.js";
 import type { Limiter } from "./limiter.js";
 import { consoleLogRecorder, type Recorder } from "./recorder.js";
 
@@ -20,6 +20,8 @@ export interface EngineServices {
   clock: Clock;
   recorder: Recorder;
   cache: CacheStore;
+  /** The journal of top-level runs that name none (set when connected to a control plane). */
+  journal?: Journal;
 }
 
 /** What the engine knows about the flow run in progress (shared by its tasks and subflows). */

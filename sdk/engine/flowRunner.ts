@@ -104,6 +104,19 @@ const failures = new WeakMap<FlowRun, unknown>();
 export async function runFlow(spec: FlowSpec, params: unknown, options: RunOptions = {}, parent?: FlowScope): Promise<FlowRun> {
   const tagLimiters = parent?.tagLimiters ?? buildTagLimiters(options.concurrencyLimits);
   const services = parent?.services ?? resolveServices(options);
+  const run = await executeRun(spec, params, options, parent, services, tagLimiters);
+  if (!parent) await services.recorder.flush?.();
+  return run;
+}
+
+async function executeRun(
+  spec: FlowSpec,
+  params: unknown,
+  options: RunOptions,
+  parent: FlowScope | undefined,
+  services: EngineServices,
+  tagLimiters: ReadonlyMap<string, Limiter>,
+): Promise<FlowRun> {
   const { clock, recorder } = services;
   const id = options.runId ?? randomUUID();
   const startState = makeState("Pending", clock.now());
@@ -160,7 +173,7 @@ export async function runFlow(spec: FlowSpec, params: unknown, options: RunOptio
   // Every task run in flight listens to its flow's signal; there can be thousands.
   setMaxListeners(0, runController.signal);
   const unlink = linkSignals(runController, [options.signal, parent?.signal]);
-  const journal = options.journal ?? (parent ? undefined : (spec.retries ?? 0) > 0 ? new MemoryJournal() : undefined);
+  const journal = options.journal ?? (parent ? undefined : (services.journal ?? ((spec.retries ?? 0) > 0 ? new MemoryJournal() : undefined)));
   const completed = journal ? await journal.load(id) : undefined;
   const limiters = [...(parent?.limiters ?? [])];
   if (spec.taskConcurrency !== undefined) limiters.push(new Limiter("taskConcurrency", spec.taskConcurrency));
@@ -278,6 +291,7 @@ function resolveServices(options: RunOptions): EngineServices {
   return {
     clock: options.clock ?? defaults.clock,
     cache: options.cache ?? defaults.cache,
+    ...(defaults.journal ? { journal: defaults.journal } : {}),
     recorder: options.recorder ? (options.replaceRecorder ? options.recorder : combineRecorders(defaults.recorder, options.recorder)) : defaults.recorder,
   };
 }

@@ -21,6 +21,8 @@ export interface Recorder {
   taskRunStateChanged?(taskRun: TaskRunSummary, state: State): void;
   log?(entry: LogEntry): void;
   artifact?(artifact: Artifact): void;
+  /** Resolves once everything reported so far has been delivered; awaited when a top-level run ends. */
+  flush?(): Promise<void>;
 }
 
 /**
@@ -46,6 +48,9 @@ export function combineRecorders(...recorders: Array<Recorder | undefined>): Rec
     taskRunStateChanged: each("taskRunStateChanged"),
     log: each("log"),
     artifact: each("artifact"),
+    flush: async () => {
+      await Promise.all(present.map((recorder) => recorder.flush?.()));
+    },
   };
 }
 

@@ -122,3 +122,10 @@ describe("logs and artifacts", () => {
     expect(taskRuns[0]!.name).toBe("add-1-2");
   });
 });
+
+describe("definitions", () => {
+  it("remember the file a flow was defined in", () => {
+    const here = flow({ name: "located", run: async () => 1 });
+    expect(here.sourceFile).toBe(new URL(import.meta.url).pathname);
+  });
+});
