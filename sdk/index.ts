@@ -39,3 +39,19 @@ export { STATE_TYPES, STATE_NAME_TYPES, isTerminal, type State, type StateName, 
 export type { Duration } from "./model/duration.js";
 export type { FlowRun, TaskRunSummary, LogEntry, LogLevel, Artifact } from "./model/runs.js";
 export type { JsonValue } from "./model/serializable.js";
+export {
+  AloftClient,
+  FlowRunsApi,
+  TaskRunsApi,
+  LogsApi,
+  ArtifactsApi,
+  DeploymentsApi,
+  ConcurrencyLimitsApi,
+  type AloftClientOptions,
+  type FetchLike,
+} from "./api/client.js";
+export { AloftApiError, type FieldProblem } from "./api/apiError.js";
+export { DEFAULT_API_URL, loadLoginConfig, saveLoginConfig, configDir, type AuthMode, type LoginConfig } from "./api/credentials.js";
+export type { ApiRetryOptions } from "./api/retryPolicy.js";
+export type { AwsCredentials, AwsCredentialSource } from "./api/sigv4.js";
+export type * from "./api/types.js";
