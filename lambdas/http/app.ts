@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { ServiceError } from "../services/errors.js";
 import type { Services } from "../services/index.js";
 import { InvalidCursorError } from "../store/cursor.js";
+import { ItemTooLargeError } from "../store/store.js";
 import type { Authenticator } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
 import { problem, STATUS_OF } from "./problem.js";
@@ -98,6 +99,10 @@ export function createApi(options: ApiOptions): Hono {
     }
     if (error instanceof InvalidCursorError) {
       return problem(c, 400, STATUS_OF.INVALID_CURSOR.title, { detail: error.message, errors: [{ field: "query.cursor", message: error.message }], requestId });
+    }
+    if (error instanceof ItemTooLargeError) {
+      const detail = `${error.message}; store large values (results, parameters, artifact data) by reference instead`;
+      return problem(c, 413, STATUS_OF.PAYLOAD_TOO_LARGE.title, { detail, requestId });
     }
     logError({ requestId, method: c.req.method, path: c.req.path, error });
     return problem(c, 500, "Internal error", { detail: `something went wrong on our side; quote request id ${requestId}`, requestId });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ProblemSchema } from "../../sdk/api/schemas.js";
-import type { RouteRegistry } from "./routeSpec.js";
+import { PATH_PARAMETERS, type RouteRegistry } from "./routeSpec.js";
 
 /**
  * Builds the OpenAPI 3.1 document from the registered routes and their zod schemas.
@@ -19,7 +19,7 @@ export function openApiDocument(registry: RouteRegistry, info: { title: string; 
       name: match[1],
       in: "path",
       required: true,
-      schema: { type: "string" },
+      schema: z.toJSONSchema(PATH_PARAMETERS[match[1]!] ?? z.string().min(1).max(128), { io: "input", unrepresentable: "any" }),
     }));
     if (spec.query) {
       const schema = z.toJSONSchema(spec.query, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, unknown>; required?: string[] };

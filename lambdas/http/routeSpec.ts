@@ -3,6 +3,21 @@ import { z } from "zod";
 import { ServiceError } from "../services/errors.js";
 import { fieldProblems } from "./problem.js";
 
+/** JSON bodies nested deeper than this are refused: DynamoDB stores at most 32 levels of nesting. */
+export const MAX_BODY_DEPTH = 32;
+
+/**
+ * Path parameters by name, validated before the handler runs: ids and names as long as the bodies
+ * that create them allow, so that a path can never make a key DynamoDB refuses (2,048 bytes for a
+ * partition key, 1,024 for a sort key).
+ */
+export const PATH_PARAMETERS: Record<string, z.ZodType<string>> = {
+  id: z.string().min(1).max(128),
+  tag: z.string().min(1).max(64),
+  leaseId: z.string().min(1).max(128),
+  key: z.string().min(1).max(512).refine((value) => Buffer.byteLength(value) <= 512, "at most 512 bytes in UTF-8"),
+};
+
 /** What a route declares: enough to validate requests and to generate the OpenAPI document. */
 export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
   method: "get" | "post" | "put" | "patch" | "delete";
@@ -50,6 +65,11 @@ export function route<B extends z.ZodType | undefined, Q extends z.ZodType | und
   registry.push(spec as RouteSpec<z.ZodType | undefined, z.ZodType | undefined>);
   app.on(spec.method.toUpperCase(), spec.path, async (c) => {
     const problems = [];
+    const params = c.req.param() as Record<string, string>;
+    for (const [name, value] of Object.entries(params)) {
+      const parsed = (PATH_PARAMETERS[name] ?? z.string().min(1).max(128)).safeParse(value);
+      if (!parsed.success) problems.push(...fieldProblems(parsed.error, `path.${name}`));
+    }
     let body: unknown;
     if (spec.body) {
       const parsed = spec.body.safeParse(await readJson(c));
@@ -63,18 +83,38 @@ export function route<B extends z.ZodType | undefined, Q extends z.ZodType | und
       else problems.push(...fieldProblems(parsed.error, "query"));
     }
     if (problems.length > 0) throw new ServiceError("VALIDATION", `${problems.length} invalid field${problems.length > 1 ? "s" : ""}`, problems);
-    return handler({ body: body as Infer<B>, query: query as Infer<Q>, params: c.req.param() as Record<string, string>, c });
+    return handler({ body: body as Infer<B>, query: query as Infer<Q>, params, c });
   });
 }
 
 async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new ServiceError("VALIDATION", "the body is not valid JSON", [{ field: "body", message: "not valid JSON" }]);
   }
+  if (depthOf(value) > MAX_BODY_DEPTH) {
+    const message = `nested deeper than ${MAX_BODY_DEPTH} levels`;
+    throw new ServiceError("VALIDATION", `the body is ${message}`, [{ field: "body", message }]);
+  }
+  return value;
+}
+
+/** How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion. */
+function depthOf(root: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[root, 0]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (value === null || typeof value !== "object") continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_BODY_DEPTH) return deepest;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /**

@@ -167,6 +167,37 @@ describe("request bodies", () => {
   });
 });
 
+describe("limits of what the store can hold", () => {
+  it("answers 413 naming the item when a value would make an item over the store's limit", async () => {
+    const big = "x".repeat(600_000);
+    const create = await problemOf(await cp.call("POST", "/v1/flow-runs", { flowName: "etl", parameters: { big } }), 413);
+    expect(create.detail).toMatch(/^flow run \S+ is \d+ bytes, over the 358400-byte item limit; store large values/);
+    const run = (await (await cp.call("POST", "/v1/flow-runs", { flowName: "etl" })).json()) as { id: string };
+    const journal = await problemOf(await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/k1`, { value: big }), 413);
+    expect(journal.detail).toContain(`journal entry ${run.id}/k1`);
+    await problemOf(await cp.call("POST", "/v1/artifacts", { key: "report", type: "markdown", data: big, flowRunId: run.id }), 413);
+  });
+
+  it("refuses a body nested deeper than 32 levels, naming the body", async () => {
+    const deep = `{"flowName":"etl","parameters":{"a":${"[".repeat(40)}${"]".repeat(40)}}}`;
+    const problem = await problemOf(await cp.call("POST", "/v1/flow-runs", deep), 400);
+    expect(problem.errors).toEqual([{ field: "body", message: "nested deeper than 32 levels" }]);
+    const shallow = `{"flowName":"etl","parameters":{"a":${"[".repeat(20)}${"]".repeat(20)}}}`;
+    expect((await cp.call("POST", "/v1/flow-runs", shallow)).status).toBe(201);
+  });
+
+  it("refuses path parameters longer than the ids they address, naming them", async () => {
+    expect(fieldsOf(await problemOf(await cp.call("GET", `/v1/flow-runs/${"r".repeat(3_000)}`), 400))).toEqual(["path.id"]);
+    expect(fieldsOf(await problemOf(await cp.call("PUT", `/v1/concurrency-limits/${"t".repeat(65)}`, { limit: 1 }), 400))).toEqual(["path.tag"]);
+    expect(fieldsOf(await problemOf(await cp.call("PUT", `/v1/flow-runs/any/journal/${encodeURIComponent("é".repeat(300))}`, { value: 1 }), 400))).toEqual(["path.key"]);
+  });
+
+  it("addresses an id with a bad percent-escape as that literal text", async () => {
+    const problem = await problemOf(await cp.call("GET", "/v1/deployments/%ZZ"), 404);
+    expect(problem.detail).toBe("deployment %ZZ does not exist");
+  });
+});
+
 describe("query parameters", () => {
   it("names query.limit, query.state and query.cursor", async () => {
     const both = await problemOf(await cp.call("GET", "/v1/flow-runs?limit=0&state=NOPE"), 400);

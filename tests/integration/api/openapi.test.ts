@@ -103,11 +103,14 @@ describe("GET /openapi.json", () => {
     }
   });
 
-  it("declares every path parameter as a required string", () => {
+  it("declares every path parameter as a required, bounded string", () => {
     for (const [key, op] of operations()) {
       const names = [...key.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
-      expect(op.parameters.filter((parameter) => parameter.in === "path"), key).toEqual(names.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })));
+      expect(op.parameters.filter((parameter) => parameter.in === "path"), key).toEqual(
+        names.map((name) => ({ name, in: "path", required: true, schema: expect.objectContaining({ type: "string", minLength: 1, maxLength: expect.any(Number) }) })),
+      );
     }
+    expect(operation("get", "/v1/concurrency-limits/{tag}").parameters[0]?.schema.maxLength).toBe(64);
   });
 
   it("documents the list filters and paging of GET /v1/flow-runs as optional query parameters", () => {
