@@ -1,3 +1,4 @@
+import { STATUS_CODES } from "node:http";
 import { AloftError } from "../model/errors.js";
 
 /**
@@ -115,7 +116,7 @@ export function apiErrorFromResponse(method: string, path: string, response: Res
     method,
     path,
     status: response.status,
-    title: stringField(body, "title") ?? (response.statusText || `HTTP ${response.status}`),
+    title: stringField(body, "title") ?? (response.statusText || STATUS_CODES[response.status] || `HTTP ${response.status}`),
     ...(detail !== undefined ? { detail } : {}),
     ...(errors.length > 0 ? { errors } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
