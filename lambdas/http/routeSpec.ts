@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { ServiceError } from "../services/errors.js";
+import { ServiceError, type FieldProblem } from "../services/errors.js";
 import { fieldProblems } from "./problem.js";
 
 /** JSON bodies nested deeper than this are refused: DynamoDB stores at most 32 levels of nesting. */
@@ -96,25 +96,30 @@ async function readJson(c: Context): Promise<unknown> {
   } catch {
     throw new ServiceError("VALIDATION", "the body is not valid JSON", [{ field: "body", message: "not valid JSON" }]);
   }
-  if (depthOf(value) > MAX_BODY_DEPTH) {
-    const message = `nested deeper than ${MAX_BODY_DEPTH} levels`;
-    throw new ServiceError("VALIDATION", `the body is ${message}`, [{ field: "body", message }]);
-  }
+  const unstorable = unstorableField(value);
+  if (unstorable) throw new ServiceError("VALIDATION", `${unstorable.field}: ${unstorable.message}`, [unstorable]);
   return value;
 }
 
-/** How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion. */
-function depthOf(root: unknown): number {
-  let deepest = 0;
-  const pending: Array<[unknown, number]> = [[root, 0]];
+/**
+ * The first part of a parsed JSON body that DynamoDB could not store: nesting deeper than 32 levels,
+ * or a number outside what it keeps (magnitudes below 1e-130; the document client refuses integers
+ * beyond Number.MAX_SAFE_INTEGER, which it could not keep exactly). Iterative, so no body can exhaust
+ * the stack.
+ */
+function unstorableField(root: unknown): FieldProblem | undefined {
+  const pending: Array<[unknown, number, string]> = [[root, 0, "body"]];
   while (pending.length > 0) {
-    const [value, depth] = pending.pop()!;
+    const [value, depth, field] = pending.pop()!;
+    if (typeof value === "number" && value !== 0 && (Math.abs(value) < 1e-130 || Math.abs(value) > Number.MAX_SAFE_INTEGER)) {
+      return { field, message: `${value} is outside the storable range (magnitudes 1e-130 to ${Number.MAX_SAFE_INTEGER})` };
+    }
     if (value === null || typeof value !== "object") continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > MAX_BODY_DEPTH) return deepest;
-    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+    if (depth + 1 > MAX_BODY_DEPTH) return { field: "body", message: `nested deeper than ${MAX_BODY_DEPTH} levels` };
+    if (Array.isArray(value)) value.forEach((child, index) => pending.push([child, depth + 1, `${field}[${index}]`]));
+    else for (const [key, child] of Object.entries(value)) pending.push([child, depth + 1, `${field}.${key}`]);
   }
-  return deepest;
+  return undefined;
 }
 
 /**

@@ -182,8 +182,20 @@ describe("limits of what the store can hold", () => {
     const deep = `{"flowName":"etl","parameters":{"a":${"[".repeat(40)}${"]".repeat(40)}}}`;
     const problem = await problemOf(await cp.call("POST", "/v1/flow-runs", deep), 400);
     expect(problem.errors).toEqual([{ field: "body", message: "nested deeper than 32 levels" }]);
+    expect(problem.detail).toBe("body: nested deeper than 32 levels");
     const shallow = `{"flowName":"etl","parameters":{"a":${"[".repeat(20)}${"]".repeat(20)}}}`;
     expect((await cp.call("POST", "/v1/flow-runs", shallow)).status).toBe(201);
+  });
+
+  it("refuses numbers DynamoDB cannot store, naming where they are", async () => {
+    const tiny = await problemOf(await cp.call("POST", "/v1/flow-runs", '{"flowName":"etl","parameters":{"xs":[1,5e-324]}}'), 400);
+    expect(tiny.errors).toEqual([{ field: "body.parameters.xs[1]", message: "5e-324 is outside the storable range (magnitudes 1e-130 to 9007199254740991)" }]);
+    expect(fieldsOf(await problemOf(await cp.call("POST", "/v1/flow-runs", '{"flowName":"etl","parameters":{"big":1e200}}'), 400))).toEqual(["body.parameters.big"]);
+    expect(fieldsOf(await problemOf(await cp.call("POST", "/v1/flow-runs", '{"flowName":"etl","parameters":{"big":-1e20}}'), 400))).toEqual(["body.parameters.big"]);
+    const stored = { small: 1e-100, large: Number.MAX_SAFE_INTEGER, zero: 0, negative: -2.5 };
+    const response = await cp.call("POST", "/v1/flow-runs", { flowName: "etl", parameters: stored });
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as { parameters: unknown }).parameters).toEqual(stored);
   });
 
   it("refuses path parameters longer than the ids they address, naming them", async () => {
