@@ -210,7 +210,7 @@ export class Transport {
       });
       return { apiUrl, apiUrlSource: source, auth, token: { ...(token.token !== undefined ? { value: token.token } : {}), source: token.source, file: token.file } };
     }
-    const region = options.region ?? aws?.region ?? loginForUrl?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    const region = options.region ?? aws?.region ?? loginForUrl?.region ?? (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION);
     if (!region) {
       throw new AloftError("INVALID_OPTIONS", `cannot sign requests to ${apiUrl}: no AWS region (pass region, set AWS_REGION, or run \`aloft login --api ${apiUrl} --region <region>\`)`);
     }
