@@ -55,3 +55,6 @@ export { DEFAULT_API_URL, loadLoginConfig, saveLoginConfig, configDir, type Auth
 export type { ApiRetryOptions } from "./api/retryPolicy.js";
 export type { AwsCredentials, AwsCredentialSource } from "./api/sigv4.js";
 export type * from "./api/types.js";
+export { connectToControlPlane, clientCalls } from "./api/connect.js";
+export { ControlPlaneLink, type ControlPlaneCalls } from "./api/controlPlaneLink.js";
+import "./api/autoConnect.js";

@@ -48,6 +48,7 @@ export const FlowRunSchema = z.object({
   runCount: z.number().int(),
   result: z.unknown().optional(),
   error: ErrorInfoSchema.optional(),
+  entrypoint: z.string().optional(),
 });
 
 /** `POST /v1/flow-runs`. */
@@ -65,6 +66,8 @@ export const CreateFlowRunRequestSchema = z
     scheduledTime: timestamp.optional(),
     /** The initial state: PENDING for runs the caller is about to run itself, SCHEDULED (default) otherwise. */
     initialState: z.enum(["SCHEDULED", "PENDING"]).optional(),
+    /** Where the flow's code is (`path/file.ts`, optionally `:export`), so `aloft runs retry` can run it again. */
+    entrypoint: z.string().min(1).max(1_024).optional(),
   })
   .strict();
 

@@ -83,7 +83,7 @@ export interface LoadedFlow {
  * const run = await flow.run({ day: "2026-11-01" });
  * ```
  */
-export async function loadFlow(target: string, cwd: string = process.cwd()): Promise<LoadedFlow> {
+export async function loadFlow(target: string, cwd: string = process.cwd(), select: { flowName?: string } = {}): Promise<LoadedFlow> {
   const { file, exportName } = parseTarget(target);
   const path = resolve(cwd, file);
   const info = await stat(path).catch(() => undefined);
@@ -103,8 +103,13 @@ export async function loadFlow(target: string, cwd: string = process.cwd()): Pro
     if (!isFlowHandle(value)) throw new UsageError(`export "${exportName}" of ${file} is not a flow${listFlows(moduleExports)}`);
     return { flow: value, exportName, path };
   }
-  if (isFlowHandle(moduleExports.default)) return { flow: moduleExports.default, exportName: "default", path };
   const flows = flowExports(moduleExports);
+  if (select.flowName !== undefined) {
+    const named = flows.find(([, flow]) => flow.name === select.flowName);
+    if (!named) throw new UsageError(`${file} exports no flow named "${select.flowName}"${listFlows(moduleExports)}`);
+    return { flow: named[1], exportName: named[0], path };
+  }
+  if (isFlowHandle(moduleExports.default)) return { flow: moduleExports.default, exportName: "default", path };
   const only = flows[0];
   if (flows.length === 1 && only) return { flow: only[1], exportName: only[0], path };
   if (flows.length === 0) throw new UsageError(`${file} exports no flow (export one made with flow())`);

@@ -22,6 +22,11 @@ export interface EngineServices {
   cache: CacheStore;
   /** The journal of top-level runs that name none (set when connected to a control plane). */
   journal?: Journal;
+  /**
+   * Always receives every report, whatever recorder a run names (even with `replaceRecorder`): the
+   * control-plane link when one is connected.
+   */
+  telemetry?: Recorder;
 }
 
 /** What the engine knows about the flow run in progress (shared by its tasks and subflows). */

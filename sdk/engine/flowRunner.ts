@@ -288,11 +288,12 @@ export async function callFlow(spec: FlowSpec, params: unknown): Promise<unknown
 
 function resolveServices(options: RunOptions): EngineServices {
   const defaults = engineDefaults();
+  const named = options.recorder ? (options.replaceRecorder ? options.recorder : combineRecorders(defaults.recorder, options.recorder)) : defaults.recorder;
   return {
     clock: options.clock ?? defaults.clock,
     cache: options.cache ?? defaults.cache,
     ...(defaults.journal ? { journal: defaults.journal } : {}),
-    recorder: options.recorder ? (options.replaceRecorder ? options.recorder : combineRecorders(defaults.recorder, options.recorder)) : defaults.recorder,
+    recorder: defaults.telemetry ? combineRecorders(named, defaults.telemetry) : named,
   };
 }
 
