@@ -1,4 +1,4 @@
-import { makeState } from "../../sdk/model/states.js";
+import { isTerminal, makeState } from "../../sdk/model/states.js";
 import type { FlowRunRecord, Page } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
@@ -109,7 +109,14 @@ export class FlowRunService {
    * Re-opens a FAILED, CRASHED or CANCELLED run (COMPLETED with `force`) as SCHEDULED / AwaitingRetry;
    * whoever runs it next resumes from its journal.
    */
-  retry(id: string, options: { force?: boolean; transitionId?: string } = {}): Promise<TransitionOutcome<FlowRunRecord>> {
+  async retry(id: string, options: { force?: boolean; transitionId?: string } = {}): Promise<TransitionOutcome<FlowRunRecord>> {
+    const run = await this.get(id);
+    if (!isTerminal(run.state.type)) {
+      throw new ServiceError(
+        "CONFLICT",
+        `flow run ${id} is ${run.state.type}; only a FAILED, CRASHED or CANCELLED run (or a COMPLETED one with force) can be retried`,
+      );
+    }
     return this.proposeState(id, {
       state: { type: "SCHEDULED", name: "AwaitingRetry", message: "retried by a user" },
       retry: true,
