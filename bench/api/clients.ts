@@ -41,7 +41,7 @@ const JITTER = 0.2;
  * ```
  */
 export class JsonHttp {
-  /** Answers retried so far, by status. */
+  /** Answers retried so far, by status (0: no answer, a transport error). */
   readonly retried = new Map<number, number>();
 
   constructor(
@@ -57,11 +57,23 @@ export class JsonHttp {
   async post(url: string, body: unknown, expected: readonly number[]): Promise<Record<string, unknown>> {
     const init = { method: "POST", headers: { "content-type": "application/json", ...this.headers }, body: JSON.stringify(body) };
     for (let attempt = 0; ; attempt++) {
-      const response = await fetch(url, init);
-      const text = await response.text();
+      const retries = attempt > 0 ? ` after ${attempt} ${attempt === 1 ? "retry" : "retries"}` : "";
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(url, init);
+        text = await response.text();
+      } catch (error) {
+        // Prefect's client also retries transport errors (a keep-alive connection the server closed
+        // while this client was backing off, say); code "0" counts them.
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        if (attempt === MAX_RETRIES) throw new UnexpectedAnswerError(`POST ${new URL(url).pathname} failed${retries}: ${(error as Error).message} (${cause?.code ?? cause?.message ?? "no cause"})`);
+        this.retried.set(0, (this.retried.get(0) ?? 0) + 1);
+        await this.sleep(2 ** (attempt + 1) * 1000 * (1 + JITTER * (2 * Math.random() - 1)));
+        continue;
+      }
       if (expected.includes(response.status)) return JSON.parse(text) as Record<string, unknown>;
       if (!RETRIED_STATUSES.includes(response.status) || attempt === MAX_RETRIES) {
-        const retries = attempt > 0 ? ` after ${attempt} ${attempt === 1 ? "retry" : "retries"}` : "";
         throw new UnexpectedAnswerError(`POST ${new URL(url).pathname} answered ${response.status}${retries}: ${text.slice(0, 200)}`);
       }
       this.retried.set(response.status, (this.retried.get(response.status) ?? 0) + 1);
