@@ -24,6 +24,26 @@ export interface ProfileSummary {
   byGroup: ProfileEntry[];
   /** Self time by function, with its file and line. */
   byFunction: ProfileEntry[];
+  /**
+   * Time by layer of the local server: each sample goes to the innermost frame of its stack that
+   * belongs to one (the AWS SDK's DynamoDB client, dynalite and its LevelDB, the HTTP framework,
+   * Aloft's own code); samples with no such frame (socket I/O and HTTP parsing driven by the event
+   * loop, GC) go to their own file's module (`node:_http_server`, …) or V8 bucket.
+   */
+  byLayer: ProfileEntry[];
+}
+
+const SDK_CLIENT = "DynamoDB client (@aws-sdk/*, @smithy/*)";
+const EMULATOR = "dynalite and LevelDB (dynalite, classic-level, abstract-level, their deps)";
+const HTTP_FRAMEWORK = "HTTP framework (hono, @hono/node-server)";
+const ALOFT = "Aloft code (dist/lambdas, dist/sdk, zod)";
+
+function layerOf(group: string): string | undefined {
+  if (group.startsWith("@smithy/") || group.startsWith("@aws-sdk/") || group === "tslib" || group === "fast-xml-parser" || group === "bowser") return SDK_CLIENT;
+  if (group === "hono" || group === "@hono/node-server") return HTTP_FRAMEWORK;
+  if (group.startsWith("lambdas/") || group.startsWith("sdk/") || group === "zod") return ALOFT;
+  if (group.startsWith("(") || group === "node: internals" || group.startsWith("/")) return undefined;
+  return EMULATOR;
 }
 
 /**
@@ -41,6 +61,9 @@ export function summarizeCpuProfile(file: string): ProfileSummary {
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, index) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
 
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const layers = new Map<string, number>();
   const groups = new Map<string, number>();
   const functions = new Map<string, number>();
   let totalUs = 0;
@@ -57,11 +80,18 @@ export function summarizeCpuProfile(file: string): ProfileSummary {
     const where = frame.url ? `${shortPath(frame.url)}:${frame.lineNumber + 1}` : "";
     const name = `${frame.functionName || "(anonymous)"}${where ? ` ${where}` : ""}`;
     functions.set(name, (functions.get(name) ?? 0) + us);
+    let layer: string | undefined;
+    for (let at: number | undefined = id; at !== undefined && layer === undefined; at = parents.get(at)) {
+      const callFrame = byId.get(at)!.callFrame;
+      layer = layerOf(groupOf(callFrame.url, callFrame.functionName));
+    }
+    layer ??= frame.url.startsWith("node:") ? frame.url.replace(/^node:(internal\/)?/, "node:") : group;
+    layers.set(layer, (layers.get(layer) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
   const entries = (map: Map<string, number>) =>
     [...map].map(([name, us]) => ({ name, ms: us / 1000, percent: (100 * us) / busyUs })).sort((a, b) => b.ms - a.ms);
-  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, byGroup: entries(groups), byFunction: entries(functions) };
+  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, byGroup: entries(groups), byFunction: entries(functions), byLayer: entries(layers) };
 }
 
 /** The group a frame's file belongs to: a node_modules package, a folder of this repo (two levels), or a runtime bucket. */
@@ -98,6 +128,8 @@ export function renderProfileSummary(summary: ProfileSummary, top = 20): string 
   const line = ({ name, ms, percent }: ProfileEntry) => `${percent.toFixed(1).padStart(5)} %  ${Math.round(ms).toLocaleString("en-US").padStart(7)} ms  ${name}`;
   return [
     `busy ${Math.round(summary.busyMs).toLocaleString("en-US")} ms of ${Math.round(summary.totalMs).toLocaleString("en-US")} ms sampled (the rest idle)`,
+    "time by layer (innermost frame of the stack that belongs to one):",
+    ...summary.byLayer.slice(0, top).map(line),
     "self time by group:",
     ...summary.byGroup.slice(0, top).map(line),
     "self time by function:",
