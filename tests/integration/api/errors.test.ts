@@ -169,13 +169,18 @@ describe("request bodies", () => {
 
 describe("limits of what the store can hold", () => {
   it("answers 413 naming the item when a value would make an item over the store's limit", async () => {
+    // Services with no payload store keep every value inline, so a large one meets the item limit.
+    const app = createApi({ services: createServices(serviceDeps(cp.store)), auth: bearerToken(cp.token), logError: () => {} });
+    const call = (method: string, path: string, body: unknown) => app.request(path, { method, headers: { authorization: `Bearer ${cp.token}` }, body: JSON.stringify(body) });
     const big = "x".repeat(600_000);
-    const create = await problemOf(await cp.call("POST", "/v1/flow-runs", { flowName: "etl", parameters: { big } }), 413);
+    const create = await problemOf(await call("POST", "/v1/flow-runs", { flowName: "etl", parameters: { big } }), 413);
     expect(create.detail).toMatch(/^flow run \S+ is \d+ bytes, over the 358400-byte item limit; store large values/);
-    const run = (await (await cp.call("POST", "/v1/flow-runs", { flowName: "etl" })).json()) as { id: string };
-    const journal = await problemOf(await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/k1`, { value: big }), 413);
+    const run = (await (await call("POST", "/v1/flow-runs", { flowName: "etl" })).json()) as { id: string };
+    const journal = await problemOf(await call("PUT", `/v1/flow-runs/${run.id}/journal/k1`, { value: big }), 413);
     expect(journal.detail).toContain(`journal entry ${run.id}/k1`);
-    await problemOf(await cp.call("POST", "/v1/artifacts", { key: "report", type: "markdown", data: big, flowRunId: run.id }), 413);
+    await problemOf(await call("POST", "/v1/artifacts", { key: "report", type: "markdown", data: big, flowRunId: run.id }), 413);
+    const log = { flowRunId: run.id, timestamp: new Date().toISOString(), level: "info", message: "loaded", fields: { big } };
+    await problemOf(await call("POST", "/v1/logs", { logs: [log] }), 413);
   });
 
   it("refuses a body nested deeper than 32 levels, naming the body", async () => {
