@@ -1,6 +1,8 @@
 import { handle } from "hono/aws-lambda";
 import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { makeS3Client } from "../adapters/s3Client.js";
+import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { iamAuthorizer } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { createServices } from "../services/index.js";
@@ -8,19 +10,23 @@ import { serviceDeps } from "../services/context.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 
 /**
- * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table;
+ * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table and
+ * `ALOFT_PAYLOAD_BUCKET` the S3 bucket for large values;
  * API Gateway's IAM authorizer authenticates callers.
  *
  * @example
  * ```ts
- * const app = apiFromEnvironment({ ALOFT_TABLE_NAME: "aloft" });
+ * const app = apiFromEnvironment({ ALOFT_TABLE_NAME: "aloft", ALOFT_PAYLOAD_BUCKET: "aloft-payloads" });
  * ```
  */
 export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
   const tableName = env.ALOFT_TABLE_NAME;
   if (!tableName) throw new Error("ALOFT_TABLE_NAME is not set: the API function needs the name of its DynamoDB table");
+  const bucket = env.ALOFT_PAYLOAD_BUCKET;
+  if (!bucket) throw new Error("ALOFT_PAYLOAD_BUCKET is not set: the API function needs the bucket for values over 64 KB");
   const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
-  return createApi({ services: createServices(serviceDeps(store)), auth: iamAuthorizer });
+  const payloads = new S3PayloadStore(makeS3Client(), bucket);
+  return createApi({ services: createServices(serviceDeps(store, payloads)), auth: iamAuthorizer });
 }
 
 let app: Hono | undefined;

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { LocalPayloadStore } from "../adapters/localPayloadStore.js";
 import { bearerToken } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { serviceDeps } from "../services/context.js";
@@ -69,7 +70,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const client = makeDynamoDbClient({ endpoint: database.endpoint });
   await ensureTable(client, LOCAL_TABLE_NAME);
   const store = new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME });
-  const app = createApi({ services: createServices(serviceDeps(store)), auth: bearerToken(token), ...(options.logError ? { logError: options.logError } : {}) });
+  const payloads = new LocalPayloadStore(join(dataDir, "payloads"));
+  const app = createApi({ services: createServices(serviceDeps(store, payloads)), auth: bearerToken(token), ...(options.logError ? { logError: options.logError } : {}) });
 
   const host = options.host ?? "127.0.0.1";
   const http = await listen(app.fetch, options.port ?? 4200, host);

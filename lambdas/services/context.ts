@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Store } from "../store/store.js";
+import type { PayloadStore } from "./payloads.js";
 
 /**
  * What every service needs: the store, the time, and new ids. Tests pass a fixed clock.
@@ -13,6 +14,8 @@ export interface ServiceDeps {
   store: Store;
   now: () => number;
   newId: () => string;
+  /** Where values over 64 KB go (S3 on AWS, a folder locally); without one, they stay inline. */
+  payloads?: PayloadStore;
 }
 
 /**
@@ -23,11 +26,6 @@ export interface ServiceDeps {
  * const services = createServices(serviceDeps(store));
  * ```
  */
-export function serviceDeps(store: Store): ServiceDeps {
-  return { store, now: () => Date.now(), newId: () => randomUUID() };
-}
-
-/** ISO 8601 of a service clock reading. */
-export function isoAt(deps: ServiceDeps): string {
-  return new Date(deps.now()).toISOString();
+export function serviceDeps(store: Store, payloads?: PayloadStore): ServiceDeps {
+  return { store, now: () => Date.now(), newId: () => randomUUID(), ...(payloads ? { payloads } : {}) };
 }

@@ -3,6 +3,7 @@ import type { FlowRunRecord, Page } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
+import { PayloadCodec, payloadKey } from "./payloads.js";
 import { applyProposal, type Proposal, type TransitionOutcome, type TransitionPort } from "./transitions.js";
 
 /** `POST /v1/flow-runs`, validated. */
@@ -36,8 +37,10 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
  */
 export class FlowRunService {
   private readonly port: TransitionPort<FlowRunRecord>;
+  private readonly codec: PayloadCodec;
 
   constructor(private readonly deps: ServiceDeps) {
+    this.codec = new PayloadCodec(deps.payloads);
     const { store } = deps;
     this.port = {
       entity: "flow run",
@@ -66,7 +69,7 @@ export class FlowRunService {
       id,
       flowName: input.flowName,
       name: input.name ?? `${input.flowName}-${id.slice(0, 8)}`,
-      parameters: input.parameters ?? {},
+      parameters: await this.codec.store(payloadKey("runs", id, "parameters"), input.parameters ?? {}),
       tags: [...new Set(input.tags ?? [])],
       state: makeState(initial === "PENDING" ? "Pending" : "Scheduled", now),
       version: 0,
@@ -80,21 +83,24 @@ export class FlowRunService {
     if (input.id !== undefined && !input.idempotencyKey) {
       // A client-chosen id is its own idempotency key: a resent create returns the stored run.
       const existing = await store.getFlowRun(input.id);
-      if (existing) return { run: existing, created: false };
+      if (existing) return { run: await this.present(existing), created: false };
     }
-    return store.createFlowRun(run, input.idempotencyKey ? { idempotencyKey: input.idempotencyKey, idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS } : {});
+    const outcome = await store.createFlowRun(run, input.idempotencyKey ? { idempotencyKey: input.idempotencyKey, idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS } : {});
+    return { run: await this.present(outcome.run), created: outcome.created };
   }
 
   async get(id: string): Promise<FlowRunRecord> {
-    return (await this.deps.store.getFlowRun(id)) ?? notFound("flow run", id);
+    return this.present((await this.deps.store.getFlowRun(id)) ?? notFound("flow run", id));
   }
 
-  list(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>> {
-    return this.deps.store.listFlowRuns(filter, page);
+  async list(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>> {
+    const found = await this.deps.store.listFlowRuns(filter, page);
+    return { ...found, items: await Promise.all(found.items.map((run) => this.present(run))) };
   }
 
-  /** Decides and applies a proposed state; a missing run is 404. */
+  /** Decides and applies a proposed state; a missing run is 404. A large result is stored by reference. */
   async proposeState(id: string, proposal: Proposal): Promise<TransitionOutcome<FlowRunRecord>> {
+    if (proposal.result !== undefined) proposal = { ...proposal, result: await this.codec.store(payloadKey("runs", id, "result"), proposal.result) };
     const outcome = await applyProposal(this.port, id, proposal, this.deps.now);
     if (!outcome.run) notFound("flow run", id);
     return outcome;
@@ -140,6 +146,14 @@ export class FlowRunService {
 
   history(id: string) {
     return this.deps.store.getStateHistory(id);
+  }
+
+  /** The run with its large values read back from the payload store. */
+  private async present(run: FlowRunRecord): Promise<FlowRunRecord> {
+    const [parameters, result] = await Promise.all([this.codec.resolve(run.parameters), this.codec.resolve(run.result)]);
+    const presented = { ...run, parameters };
+    if (result !== undefined) presented.result = result;
+    return presented;
   }
 
 }

@@ -1,6 +1,7 @@
 import type { ArtifactRecord, JournalEntryRecord, LogRecord, Page } from "../store/records.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound } from "./errors.js";
+import { PayloadCodec, payloadKey } from "./payloads.js";
 
 /** Log lines are kept this long (the TTL attribute; swept locally). */
 export const LOG_TTL_SECONDS = 30 * 24 * 3600;
@@ -15,7 +16,11 @@ export const LOG_TTL_SECONDS = 30 * 24 * 3600;
  * ```
  */
 export class TelemetryService {
-  constructor(private readonly deps: ServiceDeps) {}
+  private readonly codec: PayloadCodec;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.codec = new PayloadCodec(deps.payloads);
+  }
 
   async putLogs(logs: LogRecord[]): Promise<{ accepted: number }> {
     await this.deps.store.putLogs(logs, LOG_TTL_SECONDS);
@@ -30,25 +35,29 @@ export class TelemetryService {
   async createArtifact(input: Omit<ArtifactRecord, "id" | "createdAt">): Promise<ArtifactRecord> {
     await this.requireRun(input.flowRunId);
     const artifact: ArtifactRecord = { ...input, id: this.deps.newId(), createdAt: new Date(this.deps.now()).toISOString() };
-    await this.deps.store.putArtifact(artifact);
+    await this.deps.store.putArtifact({ ...artifact, data: await this.codec.store(payloadKey("runs", input.flowRunId, "artifacts", artifact.id), input.data) });
     return artifact;
   }
 
   async listArtifacts(flowRunId: string): Promise<ArtifactRecord[]> {
     await this.requireRun(flowRunId);
-    return this.deps.store.listArtifacts(flowRunId);
+    const artifacts = await this.deps.store.listArtifacts(flowRunId);
+    return Promise.all(artifacts.map(async (artifact) => ({ ...artifact, data: await this.codec.resolve(artifact.data) })));
   }
 
   /** Records a completed call; the first write of a key wins and is what every later read sees. */
   async putJournalEntry(runId: string, key: string, value: unknown): Promise<{ entry: JournalEntryRecord; created: boolean }> {
     await this.requireRun(runId);
-    const candidate: JournalEntryRecord = { runId, key, value, createdAt: new Date(this.deps.now()).toISOString() };
-    return this.deps.store.putJournalEntry(candidate);
+    const stored = await this.codec.store(payloadKey("runs", runId, "journal", key), value);
+    const candidate: JournalEntryRecord = { runId, key, value: stored, createdAt: new Date(this.deps.now()).toISOString() };
+    const { entry, created } = await this.deps.store.putJournalEntry(candidate);
+    return { entry: { ...entry, value: await this.codec.resolve(entry.value) }, created };
   }
 
   async listJournal(runId: string): Promise<JournalEntryRecord[]> {
     await this.requireRun(runId);
-    return this.deps.store.listJournal(runId);
+    const entries = await this.deps.store.listJournal(runId);
+    return Promise.all(entries.map(async (entry) => ({ ...entry, value: await this.codec.resolve(entry.value) })));
   }
 
   private async requireRun(id: string): Promise<void> {

@@ -5,6 +5,7 @@ import { bearerToken } from "../../lambdas/http/auth.js";
 import { createApi } from "../../lambdas/http/app.js";
 import { serviceDeps } from "../../lambdas/services/context.js";
 import { createServices, type Services } from "../../lambdas/services/index.js";
+import type { PayloadStore } from "../../lambdas/services/payloads.js";
 import { DynamoDbStore } from "../../lambdas/store/dynamoDbStore.js";
 import { ensureTable } from "../../lambdas/store/table.js";
 import { startDynalite } from "./dynalite.js";
@@ -29,13 +30,13 @@ export interface TestControlPlane {
  * const response = await cp.call("POST", "/v1/flow-runs", { flowName: "etl" });
  * ```
  */
-export async function startTestControlPlane(options: { now?: () => number } = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(options: { now?: () => number; payloads?: PayloadStore } = {}): Promise<TestControlPlane> {
   const server = await startDynalite();
   const client = makeDynamoDbClient({ endpoint: server.endpoint });
   const tableName = `aloft-${randomUUID()}`;
   await ensureTable(client, tableName);
   const store = new DynamoDbStore({ client, tableName });
-  const deps = serviceDeps(store);
+  const deps = serviceDeps(store, options.payloads);
   if (options.now) deps.now = options.now;
   const services = createServices(deps);
   const token = randomUUID();
