@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { LocalPayloadStore } from "../adapters/localPayloadStore.js";
@@ -59,13 +59,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const dataDir = resolve(options.dataDir ?? process.env.ALOFT_DATA_DIR ?? ".aloft");
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const releaseLock = await lockDataDir(join(dataDir, "server.lock"));
   const token = await ensureToken(join(dataDir, "token"));
 
   let database: DynaliteServer;
   try {
     database = await startDynalite({ path: join(dataDir, "dynamodb") });
   } catch (error) {
-    throw new Error(`cannot open the database in ${join(dataDir, "dynamodb")}: ${(error as Error).message} (is another aloft server using this data dir?)`, { cause: error });
+    await releaseLock();
+    throw new Error(`cannot open the database in ${join(dataDir, "dynamodb")}: ${(error as Error).message}`, { cause: error });
   }
   const client = makeDynamoDbClient({ endpoint: database.endpoint });
   await ensureTable(client, LOCAL_TABLE_NAME);
@@ -97,8 +99,39 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         client.destroy();
         await database.close();
         await rm(serverFile, { force: true });
+        await releaseLock();
       })()),
   };
+}
+
+/**
+ * Takes the data dir for this process: a lock file holding our pid, created exclusively. A lock left
+ * by a process that no longer exists (killed) is taken over; one held by a live process is refused.
+ */
+async function lockDataDir(file: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+        throw new Error(`another aloft server (pid ${holder}) is using ${dirname(file)}; stop it or pass another --data`);
+      }
+      await rm(file, { force: true });
+    }
+  }
+  throw new Error(`cannot lock ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Reads the token file, or creates it with a new random token (mode 0600). */
