@@ -1,6 +1,10 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
+import { addConcurrencyCommand } from "./commands/concurrency.js";
+import { addDeploymentsCommand } from "./commands/deployments.js";
+import { addLoginCommand } from "./commands/login.js";
 import { addRunCommand } from "./commands/run.js";
+import { addRunsCommand } from "./commands/runs.js";
 import { exitForError, configureUsageErrors } from "./usageError.js";
 
 const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
@@ -19,8 +23,14 @@ export function createProgram(): Command {
   const program = configureUsageErrors(new Command("aloft"))
     .description("Aloft: flows and tasks as plain async TypeScript functions, run locally or on AWS.")
     .version(version, "-v, --version")
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Program options only before the command: `aloft deployments create … --version 1.2` is the deployment's.
+    .enablePositionalOptions();
   addRunCommand(program);
+  addRunsCommand(program);
+  addDeploymentsCommand(program);
+  addConcurrencyCommand(program);
+  addLoginCommand(program);
   return program;
 }
 
