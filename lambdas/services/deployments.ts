@@ -4,21 +4,9 @@ import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
 import type { FlowRunService } from "./flowRuns.js";
 
-/** `POST /v1/deployments`, validated. */
-export interface CreateDeploymentInput {
-  name: string;
-  flowName: string;
-  entrypoint?: string;
-  bundleId?: string;
-  version?: string;
-  description?: string;
-  parameters?: Record<string, unknown>;
-  parameterSchema?: Record<string, unknown>;
-  tags?: string[];
-  workPool?: string;
-  engine?: "durable" | "step-functions";
-  paused?: boolean;
-}
+/** `POST /v1/deployments`, validated: a deployment's own fields, most of them optional. */
+export type CreateDeploymentInput = Pick<DeploymentRecord, "name" | "flowName"> &
+  Partial<Pick<DeploymentRecord, "entrypoint" | "bundleId" | "version" | "description" | "parameters" | "parameterSchema" | "tags" | "workPool" | "engine" | "paused">>;
 
 /** `PATCH /v1/deployments/{id}`, validated. */
 export type UpdateDeploymentInput = Partial<Omit<CreateDeploymentInput, "name">>;

@@ -3,7 +3,7 @@ import type { Journal, JournalRecord } from "../engine/journal.js";
 import type { Recorder } from "../engine/recorder.js";
 import { messageOf } from "../model/errors.js";
 import type { Artifact, FlowRun, LogEntry, TaskRunSummary } from "../model/runs.js";
-import type { State } from "../model/states.js";
+import { isTerminal, type State } from "../model/states.js";
 
 /** The calls the link makes; `AloftClient` provides them (tests pass a fake). */
 export interface ControlPlaneCalls {
@@ -154,7 +154,7 @@ export class ControlPlaneLink {
     if (state.name === "Pending" && taskRun.attempts === 0 && state.timestamp === taskRun.startTime) return; // carried by the create
     const body = proposal(state);
     this.enqueue(taskRun.id, () => this.api.proposeTaskRunState(taskRun.id, body));
-    if (state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED") {
+    if (isTerminal(state.type)) {
       // The task run's chain ends here; forget it once drained.
       const chain = this.chains.get(taskRun.id);
       void chain?.finally(() => {

@@ -12,7 +12,7 @@ import {
 import { durationToMs, formatMs, type Duration } from "../model/duration.js";
 import type { FlowRun } from "../model/runs.js";
 import { assertJsonValue } from "../model/serializable.js";
-import { makeState, type StateName } from "../model/states.js";
+import { isTerminal, makeState, type StateName } from "../model/states.js";
 import type { RetryOptions } from "../definitions/options.js";
 import type { CacheStore } from "./cache.js";
 import type { Clock } from "./clock.js";
@@ -137,7 +137,7 @@ async function executeRun(
   const setState = (name: StateName, message?: string) => {
     const state = makeState(name, clock.now(), message);
     run.state = state;
-    if (state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED") {
+    if (isTerminal(state.type)) {
       run.endTime = state.timestamp;
     }
     recorder.flowRunStateChanged?.(run, state);

@@ -11,7 +11,7 @@ import {
 import { formatMs } from "../model/duration.js";
 import type { TaskRunSummary } from "../model/runs.js";
 import { assertJsonValue } from "../model/serializable.js";
-import { makeState, type StateName } from "../model/states.js";
+import { isTerminal, makeState, type StateName } from "../model/states.js";
 import type { RetryOptions } from "../definitions/options.js";
 import { engineDefaults, runScopes, type EngineServices, type FlowScope, type RunScope } from "./context.js";
 import { hashValue } from "./hash.js";
@@ -114,7 +114,7 @@ async function execute(
   const setState = (name: StateName, message?: string) => {
     const state = makeState(name, clock.now(), message);
     taskRun.state = state;
-    if (state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED") {
+    if (isTerminal(state.type)) {
       taskRun.endTime = state.timestamp;
     }
     recorder.taskRunStateChanged?.(taskRun, state);
