@@ -42,5 +42,15 @@ let app: Hono | undefined;
  */
 export const handler: ReturnType<typeof handle> = (event, context) => {
   app ??= apiFromEnvironment();
-  return handle(app)(event, context);
+  return handle(app)(withoutBodyOnReads(event), context);
 };
+
+/** A GET or HEAD carries no body; hono's adapter refuses one in plain text, so it is dropped here. */
+function withoutBodyOnReads<E>(event: E): E {
+  const method = (event as { requestContext?: { http?: { method?: string } } }).requestContext?.http?.method;
+  if ((method === "GET" || method === "HEAD") && (event as { body?: unknown }).body !== undefined) {
+    const { body: _body, isBase64Encoded: _encoded, ...rest } = event as E & { body?: unknown; isBase64Encoded?: boolean };
+    return { ...rest, isBase64Encoded: false } as E;
+  }
+  return event;
+}

@@ -146,3 +146,12 @@ describe("API Lambda handler (API Gateway HTTP API, payload 2.0)", () => {
     expect(wrongMethod.headers?.allow).toBe("POST, GET");
   });
 });
+
+describe("API Lambda handler and reads with a body", () => {
+  it("ignores a body sent with a GET instead of refusing the request", async () => {
+    const event = await fixture("list-flow-runs");
+    const result = await invoke({ ...event, body: "{\"unexpected\":true}", isBase64Encoded: false } as FixtureEvent);
+    expect(result.statusCode).toBe(200);
+    expect(result.json).toHaveProperty("items");
+  });
+});
