@@ -12,6 +12,14 @@ import { fileURLToPath } from "node:url";
 export function callerFile(): string | undefined {
   const stack = new Error().stack?.split("\n").slice(1) ?? [];
   for (const line of stack) {
+    // tsx compiles a file outside an ESM package to CommonJS, and its frames are data: URLs that
+    // carry the real path in a filePath parameter.
+    const compiled = /[?&]filePath=([^&:)\s]+)/.exec(line);
+    if (compiled) {
+      const location = decodeURIComponent(compiled[1]!).replace(/\?.*$/, "");
+      if (!/[\\/]sdk[\\/]definitions[\\/]/.test(location)) return location;
+      continue;
+    }
     const match = /\(?((?:file:\/\/)?\/[^():]+(?:\.[cm]?[jt]s))(?::\d+){1,2}\)?\s*$/.exec(line);
     if (!match) continue;
     const location = match[1]!;

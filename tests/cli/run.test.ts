@@ -79,6 +79,20 @@ describe("aloft run", () => {
     }
   });
 
+  it("knows the file a flow was defined in, even one outside an ESM package (compiled to CommonJS)", async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const aloft = pathToFileURL(join(CLI, "../../index.js")).href;
+      await writeFile(join(dir, "where.ts"), `import { flow } from ${JSON.stringify(aloft)};\nconst f = flow({ name: "where", run: async () => f.sourceFile });\nexport default f;\n`);
+      const result = await runCli(["run", "where.ts", "--json"], { cwd: dir });
+
+      expect(result.code).toBe(0);
+      expect((JSON.parse(result.stdout) as FlowRun).result).toBe(join(dir, "where.ts"));
+    } finally {
+      await remove();
+    }
+  });
+
   it("resolves the flow file against the working directory", async () => {
     const { dir, remove } = await tempDir();
     try {
