@@ -197,7 +197,8 @@ export class Transport {
 
   private async resolveSettings(): Promise<Resolved> {
     const options = this.options;
-    const login = await loadLoginConfig();
+    // With a URL given, a broken login file is irrelevant (it only matters if it names the same URL).
+    const login = options.apiUrl !== undefined ? await loadLoginConfig().catch(() => undefined) : await loadLoginConfig();
     const { apiUrl, source } = await resolveApiUrl(options.apiUrl, login);
     // The login config's auth and region describe its own URL, not one given another way.
     const loginForUrl: LoginConfig | undefined = login && login.apiUrl.replace(/\/+$/, "") === apiUrl ? login : undefined;
