@@ -157,9 +157,10 @@ export class ControlPlaneLink {
     if (isTerminal(state.type)) {
       // The task run's chain ends here; forget it once drained.
       const chain = this.chains.get(taskRun.id);
-      void chain?.finally(() => {
+      const forget = () => {
         if (this.chains.get(taskRun.id) === chain) this.chains.delete(taskRun.id);
-      });
+      };
+      void chain?.then(forget, forget);
     }
   }
 

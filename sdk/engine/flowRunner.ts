@@ -174,7 +174,19 @@ async function executeRun(
   setMaxListeners(0, runController.signal);
   const unlink = linkSignals(runController, [options.signal, parent?.signal]);
   const journal = options.journal ?? (parent ? undefined : (services.journal ?? ((spec.retries ?? 0) > 0 ? new MemoryJournal() : undefined)));
-  const completed = journal ? await journal.load(id) : undefined;
+  let completed: Map<string, unknown> | undefined;
+  try {
+    completed = journal ? await journal.load(id) : undefined;
+  } catch (error) {
+    // Without its journal the run cannot resume safely; it fails rather than redo recorded work.
+    unlink();
+    const failure = new Error(`could not load the journal of flow run ${run.name}: ${messageOf(error)}`, { cause: error });
+    run.error = toErrorInfo(failure);
+    failures.set(run, failure);
+    setState("Failed", failure.message);
+    await hook("onFailure", failure);
+    return run;
+  }
   const limiters = [...(parent?.limiters ?? [])];
   if (spec.taskConcurrency !== undefined) limiters.push(new Limiter("taskConcurrency", spec.taskConcurrency));
   const nameCounters = new Map<string, number>();

@@ -55,7 +55,9 @@ describe("a control-plane crash while a flow is reporting", () => {
 
     // The flow cannot journal its next result, so it fails instead of building on an unrecorded one.
     expect(await flowRun.exited).toBe(1);
-    const localRun = JSON.parse(flowRun.output().split("\n").find((line) => line.startsWith("{"))!) as { id: string };
+    const jsonLine = flowRun.output().split("\n").find((line) => line.startsWith("{"));
+    if (!jsonLine) throw new Error(`the flow printed no run: ${flowRun.output()}`);
+    const localRun = JSON.parse(jsonLine) as { id: string };
     const executedBeforeCrash = await lines(executions);
 
     await startServer(port, dataDir);
