@@ -34,7 +34,7 @@ export function renderApiTable(results: Partial<Record<System, SystemResult>>): 
       p ? ms(p.p50Ms) : "—",
       a ? ms(a.p99Ms) : "—",
       p ? ms(p.p99Ms) : "—",
-      a && p ? `${ratio(p.p99Ms / a.p99Ms)}× lower` : "—",
+      a && p ? (p.p99Ms >= a.p99Ms ? `${ratio(p.p99Ms / a.p99Ms)}× lower` : `${ratio(a.p99Ms / p.p99Ms)}× higher`) : "—",
       `${a ? retries(a) : "—"} / ${p ? retries(p) : "—"}`,
       `${a ? String(a.errors) : "—"} / ${p ? String(p.errors) : "—"}`,
     ];
