@@ -1,3 +1,5 @@
+import { EventEmitter } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
 
@@ -5,6 +7,11 @@ import dynalite from "dynalite";
 export interface DynaliteServer {
   /** `http://127.0.0.1:<port>`, for `makeDynamoDbClient({ endpoint })`. */
   endpoint: string;
+  /**
+   * An AWS SDK request handler that hands each request straight to dynalite's handler in this
+   * process, with no socket or HTTP parsing in between (the local server's hot path).
+   */
+  requestHandler: InProcessRequestHandler;
   /** Stops the server (and closes its LevelDB store when it has a path). */
   close(): Promise<void>;
 }
@@ -32,12 +39,104 @@ export async function startDynalite(options: { path?: string } = {}): Promise<Dy
     });
   });
   const { port } = server.address() as AddressInfo;
+  const listener = server.listeners("request")[0] as (request: IncomingMessage, response: ServerResponse) => void;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    requestHandler: new InProcessRequestHandler(listener),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+const LOCAL_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local";
+
+/**
+ * SDK client settings that skip SigV4 signing, for a client whose requests never leave this process
+ * (they go through an {@link InProcessRequestHandler}).
+ *
+ * @example
+ * ```ts
+ * new DynamoDBClient({ ...config, ...unsignedInProcess(database.requestHandler) });
+ * ```
+ */
+export function unsignedInProcess(requestHandler: InProcessRequestHandler) {
+  return {
+    requestHandler: requestHandler as never,
+    httpAuthSchemes: [
+      {
+        schemeId: "aws.auth#sigv4",
+        identityProvider: (config: { getIdentityProvider(id: string): unknown }) => config.getIdentityProvider("aws.auth#sigv4"),
+        signer: { sign: async <R>(request: R) => request },
+      },
+    ] as never,
+  };
+}
+
+type SdkRequest = { method: string; path: string; query?: Record<string, string | string[] | null>; headers: Record<string, string>; body?: unknown };
+type SdkResponse = { statusCode: number; reason?: string; headers: Record<string, string>; body: Uint8Array };
+
+/**
+ * Serves AWS SDK requests by calling an HTTP request listener directly: the request becomes a minimal
+ * `IncomingMessage` (headers, method, url, one data event), the answer is collected from a minimal
+ * `ServerResponse`. Only what dynalite's handler uses is implemented.
+ *
+ * @example
+ * ```ts
+ * const client = new DynamoDBClient({ ...config, requestHandler: database.requestHandler });
+ * ```
+ */
+export class InProcessRequestHandler {
+  readonly metadata = { handlerProtocol: "http/1.1" };
+
+  constructor(private readonly listener: (request: IncomingMessage, response: ServerResponse) => void) {}
+
+  handle(request: SdkRequest): Promise<{ response: SdkResponse }> {
+    return new Promise((resolve, reject) => {
+      const incoming = new EventEmitter() as EventEmitter & { headers: Record<string, string>; method: string; url: string };
+      incoming.headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]));
+      // dynalite checks that a request looks signed, never the signature: the local client skips signing.
+      incoming.headers.authorization ??= LOCAL_AUTHORIZATION;
+      incoming.headers["x-amz-date"] ??= "20260101T000000Z";
+      incoming.method = request.method;
+      incoming.url = request.path + queryString(request.query);
+      const headers: Record<string, string> = {};
+      const response = {
+        statusCode: 200,
+        contentType: undefined as string | undefined,
+        setHeader(name: string, value: string | number) {
+          headers[name.toLowerCase()] = String(value);
+        },
+        end(body?: string | Buffer) {
+          const bytes = body === undefined ? new Uint8Array() : typeof body === "string" ? Buffer.from(body, "utf8") : body;
+          resolve({ response: { statusCode: response.statusCode, headers, body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } });
+        },
+      };
+      try {
+        this.listener(incoming as unknown as IncomingMessage, response as unknown as ServerResponse);
+        const body = request.body;
+        if (body !== undefined && body !== null && body !== "") incoming.emit("data", typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body as Uint8Array));
+        incoming.emit("end");
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  updateHttpClientConfig(): void {}
+
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+
+  destroy(): void {}
+}
+
+function queryString(query: SdkRequest["query"]): string {
+  const entries = Object.entries(query ?? {}).flatMap(([key, value]) =>
+    value === null || value === undefined ? [key] : (Array.isArray(value) ? value : [value]).map((item) => `${key}=${encodeURIComponent(item)}`),
+  );
+  return entries.length > 0 ? `?${entries.join("&")}` : "";
 }

@@ -3,15 +3,17 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
-import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { awsClientConfig } from "../adapters/awsClients.js";
 import { LocalPayloadStore } from "../adapters/localPayloadStore.js";
 import { bearerToken } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { serviceDeps } from "../services/context.js";
 import { createServices } from "../services/index.js";
+import { CachingStore } from "../store/cachingStore.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 import { ensureTable } from "../store/table.js";
-import { startDynalite, type DynaliteServer } from "./dynalite.js";
+import { startDynalite, unsignedInProcess, type DynaliteServer } from "./dynalite.js";
 
 /** The local table's name. */
 export const LOCAL_TABLE_NAME = "aloft";
@@ -69,9 +71,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await releaseLock();
     throw new Error(`cannot open the database in ${join(dataDir, "dynamodb")}: ${(error as Error).message}`, { cause: error });
   }
-  const client = makeDynamoDbClient({ endpoint: database.endpoint });
+  // Requests go straight to dynalite's handler in this process: no socket, no HTTP parsing.
+  const client = new DynamoDBClient({ ...awsClientConfig("dynamodb", { endpoint: database.endpoint }), ...unsignedInProcess(database.requestHandler) });
   await ensureTable(client, LOCAL_TABLE_NAME);
-  const store = new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME });
+  // This process is the table's only writer (the data dir is locked), so runs can be cached safely.
+  const store = new CachingStore(new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME }));
   const payloads = new LocalPayloadStore(join(dataDir, "payloads"));
   const app = createApi({ services: createServices(serviceDeps(store, payloads)), auth: bearerToken(token), ...(options.logError ? { logError: options.logError } : {}) });
 

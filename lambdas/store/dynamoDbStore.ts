@@ -231,17 +231,15 @@ export class DynamoDbStore implements Store {
       ...keys.taskRun(taskRun.id),
       GSI1PK: partitions.taskRuns(taskRun.flowRunId),
       GSI1SK: `${createdAt}#${taskRun.id}`,
+      // The first state of the history lives on the item itself: one write fewer per creation.
+      initialState: taskRun.state,
+      initialVersion: taskRun.version,
     };
     if (!(await this.conditionalPut(item, "attribute_not_exists(PK)", undefined, "task run", taskRun.id))) {
       const existing = await this.getTaskRun(taskRun.id);
       if (existing !== undefined) return { taskRun: existing, created: false };
       throw new Error(`task run ${taskRun.id} exists but could not be read`);
     }
-    await this.putItem(
-      historyItem(keys.taskRunHistory(taskRun.id, taskRun.version), taskRun.id, taskRun.version, taskRun.state, undefined),
-      "state history",
-      taskRun.id,
-    );
     return { taskRun, created: true };
   }
 
@@ -606,6 +604,9 @@ export class DynamoDbStore implements Store {
       GSI1SK: sortKey,
       GSI3PK: partitions.state(run.state.type),
       GSI3SK: sortKey,
+      // The first state of the history lives on the item itself: one write fewer per creation.
+      initialState: run.state,
+      initialVersion: run.version,
     };
     if (run.deploymentId !== undefined) Object.assign(runItem, { GSI2PK: partitions.deployment(run.deploymentId), GSI2SK: sortKey });
     assertItemSize(runItem, "flow run", run.id);
@@ -626,7 +627,6 @@ export class DynamoDbStore implements Store {
       if (existing !== undefined) return { run: existing, created: false };
       throw new Error(`flow run ${run.id} exists but could not be read`);
     }
-    await this.putItem(historyItem(keys.runHistory(run.id, run.version), run.id, run.version, run.state, undefined), "state history", run.id);
     return { run, created: true };
   }
 
@@ -830,6 +830,10 @@ export class DynamoDbStore implements Store {
     const history = items.map((item) => recordOf<StateHistoryRecord>(item));
     const run = recordOf<{ version: number; state: State }>(runItem);
     const currentTransitionId = typeof runItem.currentTransitionId === "string" ? runItem.currentTransitionId : undefined;
+    const initialVersion = typeof runItem.initialVersion === "number" ? runItem.initialVersion : undefined;
+    if (initialVersion !== undefined && runItem.initialState !== undefined && !history.some((entry) => entry.version === initialVersion)) {
+      history.unshift({ runId, version: initialVersion, state: runItem.initialState as State });
+    }
     if (!history.some((entry) => entry.version === run.version)) {
       const repaired = historyItem(historyKey(run.version), runId, run.version, run.state, currentTransitionId);
       await this.putItem(repaired, "state history", runId);

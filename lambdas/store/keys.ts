@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 
 /** Attributes that belong to the table layout, never to a record. */
-export const LAYOUT_ATTRIBUTES = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "expiresAt", "currentTransitionId"] as const;
+export const LAYOUT_ATTRIBUTES = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "expiresAt", "currentTransitionId", "initialState", "initialVersion"] as const;
 
 /**
  * A timestamp in the one form the sort keys use (ISO 8601 UTC with milliseconds), so that string
