@@ -14,6 +14,9 @@ export default defineConfig({
   },
   test: {
     include: ["tests/**/*.test.ts"],
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // CI also writes a machine-readable summary, from which .ci/run prints its closing line.
+    reporters: process.env.CI ? ["default", ["json", { outputFile: ".ci/results.json" }]] : ["default"],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: "forks",
