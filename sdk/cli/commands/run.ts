@@ -1,12 +1,7 @@
 import type { Command } from "commander";
-import { consoleLogRecorder, logLevelFromEnv } from "../../engine/recorder.js";
-import { CancelledError } from "../../model/errors.js";
-import type { FlowRun } from "../../model/runs.js";
-import { LiveView } from "../liveView.js";
+import { watchRun } from "../watchRun.js";
 import { loadFlow } from "../loadFlow.js";
 import { checkParams, collectParams } from "../runParams.js";
-import { colorsFor } from "../stateText.js";
-import { renderSummary } from "../summaryTable.js";
 
 /**
  * The options of `aloft run`, as commander parses them.
@@ -22,15 +17,7 @@ export interface RunCommandOptions {
   json?: boolean;
 }
 
-/**
- * The exit code after Ctrl-C, as for a process killed by SIGINT.
- *
- * @example
- * ```ts
- * if (code === INTERRUPTED_EXIT_CODE) console.error("cancelled");
- * ```
- */
-export const INTERRUPTED_EXIT_CODE = 130;
+export { INTERRUPTED_EXIT_CODE } from "../watchRun.js";
 
 /**
  * Adds `aloft run <file.ts>[:export]` to the program.
@@ -70,48 +57,8 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
   const [{ flow }, params] = await Promise.all([loadFlow(target), collectParams(options.param, options.paramsFile)]);
   checkParams(flow, params);
 
-  const logThreshold = logLevelFromEnv();
-  const view = options.json
-    ? undefined
-    : new LiveView({
-        out: process.stdout,
-        err: process.stderr,
-        interactive: process.stdout.isTTY === true && process.env.TERM !== "dumb",
-        colors: colorsFor(process.stdout),
-        logThreshold,
-      });
-
-  const controller = new AbortController();
-  let interrupted = false;
-  const onInterrupt = () => {
-    if (interrupted) {
-      // A second Ctrl-C: stop waiting for the run to wind down.
-      view?.restoreTerminal();
-      process.exit(INTERRUPTED_EXIT_CODE);
-    }
-    interrupted = true;
-    const notice = "cancelling the run (press Ctrl-C again to exit at once)";
-    if (view) view.notice(notice);
-    else process.stderr.write(`${notice}\n`);
-    controller.abort(new CancelledError("cancelled with Ctrl-C"));
-  };
-  process.on("SIGINT", onInterrupt);
-  const onExit = () => view?.restoreTerminal();
-  process.once("exit", onExit);
-
-  let run: FlowRun;
-  view?.start();
-  try {
-    run = await flow.run(params, { recorder: view ?? consoleLogRecorder(logThreshold), replaceRecorder: true, signal: controller.signal });
-  } finally {
-    view?.stop();
-    process.off("exit", onExit);
-  }
-
-  if (view) process.stdout.write(`\n${renderSummary(view.tracker, run, colorsFor(process.stdout), Date.now())}`);
-  else process.stdout.write(`${JSON.stringify(run)}\n`);
-  process.off("SIGINT", onInterrupt);
-  if (run.state.type === "COMPLETED") return 0;
-  if (run.state.type === "CANCELLED" && interrupted) return INTERRUPTED_EXIT_CODE;
-  return 1;
+  const { run, code, printSummary } = await watchRun(options, (recorder, signal) => flow.run(params, { recorder, replaceRecorder: true, signal }));
+  if (options.json) process.stdout.write(`${JSON.stringify(run)}\n`);
+  else printSummary();
+  return code;
 }

@@ -1,17 +1,14 @@
 import type { Command } from "commander";
+import { watchRun } from "../watchRun.js";
 import { AloftClient } from "../../api/client.js";
 import type { ArtifactResponse, FlowRunResponse, ListFlowRunsQuery, LogLine, RunStateType, StateHistoryEntry, TaskRunResponse } from "../../api/types.js";
-import { consoleLogRecorder, formatLogLine, logLevelFromEnv } from "../../engine/recorder.js";
+import { formatLogLine } from "../../engine/recorder.js";
 import { formatMs } from "../../model/duration.js";
-import { CancelledError } from "../../model/errors.js";
-import type { FlowRun } from "../../model/runs.js";
 import { isTerminal, STATE_TYPES, type StateType } from "../../model/states.js";
 import { resumeRun } from "../../runner/resumeRun.js";
 import { FAILURE_EXIT_CODE, withApi } from "../apiErrors.js";
 import { addCommandGroup } from "../commandGroup.js";
-import { LiveView } from "../liveView.js";
 import { colorsFor, formatCount, formatSpan, formatStateCounts, paintState, type Colors } from "../stateText.js";
-import { renderSummary } from "../summaryTable.js";
 import { briefJson, formatTime, renderTable, writeJson, writeLines } from "../table.js";
 import { UsageError } from "../usageError.js";
 import { INTERRUPTED_EXIT_CODE } from "./run.js";
@@ -336,43 +333,10 @@ export async function retryRun(client: AloftClient, id: string, options: { force
     return FAILURE_EXIT_CODE;
   }
 
-  const logThreshold = logLevelFromEnv();
-  const colors = colorsFor(process.stdout);
-  const view = options.json
-    ? undefined
-    : new LiveView({ out: process.stdout, err: process.stderr, interactive: process.stdout.isTTY === true && process.env.TERM !== "dumb", colors, logThreshold });
-  const controller = new AbortController();
-  let interrupted = false;
-  const onInterrupt = () => {
-    if (interrupted) {
-      view?.restoreTerminal();
-      process.exit(INTERRUPTED_EXIT_CODE);
-    }
-    interrupted = true;
-    const notice = "cancelling the run (press Ctrl-C again to exit at once)";
-    if (view) view.notice(notice);
-    else process.stderr.write(`${notice}\n`);
-    controller.abort(new CancelledError("cancelled with Ctrl-C"));
-  };
-  process.on("SIGINT", onInterrupt);
-  const onExit = () => view?.restoreTerminal();
-  process.once("exit", onExit);
-
-  let run: FlowRun;
-  view?.start();
-  try {
-    run = await resumeRun(id, { client, force: options.force === true, recorder: view ?? consoleLogRecorder(logThreshold), signal: controller.signal });
-  } finally {
-    view?.stop();
-    process.off("exit", onExit);
-    process.off("SIGINT", onInterrupt);
-  }
-
-  if (view) process.stdout.write(`\n${renderSummary(view.tracker, run, colors, Date.now())}`);
-  else writeJson(await client.flowRuns.get(id));
-  if (run.state.type === "COMPLETED") return 0;
-  if (run.state.type === "CANCELLED" && interrupted) return INTERRUPTED_EXIT_CODE;
-  return FAILURE_EXIT_CODE;
+  const { code, printSummary } = await watchRun(options, (recorder, signal) => resumeRun(id, { client, force: options.force === true, recorder, signal }));
+  if (options.json) writeJson(await client.flowRuns.get(id));
+  else printSummary();
+  return code;
 }
 
 /**
