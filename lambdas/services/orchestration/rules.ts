@@ -158,7 +158,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(STATE_TYPES);
  * ```
  */
 export function decideTransition(input: TransitionInput): Decision {
-  const { current, proposed, now } = input;
+  const { current, proposed } = input;
   if (current === undefined) {
     return { status: "ABORT", state: undefined, rule: "run-not-found", reason: "The run does not exist.", effects: {} };
   }
