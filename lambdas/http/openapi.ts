@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ProblemSchema } from "../../sdk/api/schemas.js";
 import { PATH_PARAMETERS, type RouteRegistry } from "./routeSpec.js";
 

@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { dataDir as defaultDataDir } from "../engine/context.js";
 import { AloftError } from "../model/errors.js";
 

@@ -2,7 +2,7 @@
  * The control-plane API's request and response shapes, as zod schemas. The API validates with them,
  * the OpenAPI document is generated from them, and the typed client's types come from them.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { STATE_TYPES } from "../model/states.js";
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' and '-' only");
