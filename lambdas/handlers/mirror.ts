@@ -1,0 +1,89 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { z } from "zod";
+import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
+import { makeS3Client } from "../adapters/s3Client.js";
+import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
+import { serviceDeps } from "../services/context.js";
+import { FlowRunService } from "../services/flowRuns.js";
+import { ExecutionMirror, type MirrorOutcome } from "../services/mirroring.js";
+import { DynamoDbStore } from "../store/dynamoDbStore.js";
+
+const SERVICE = "aloft-mirror";
+const logger = new Logger({ serviceName: SERVICE });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+const tracer = new Tracer({ serviceName: SERVICE });
+
+const nullableText = z.string().nullable().optional();
+
+/**
+ * The fields of an EventBridge "Step Functions Execution Status Change" event (source `aws.states`)
+ * the mirror reads; everything else in the event is ignored.
+ */
+export const ExecutionStatusChangeEventSchema = z.object({
+  detail: z.object({
+    executionArn: z.string().min(1),
+    name: z.string().min(1),
+    status: z.string().min(1),
+    output: nullableText,
+    outputDetails: z.object({ truncated: z.boolean().optional() }).nullable().optional(),
+    error: nullableText,
+    cause: nullableText,
+  }),
+});
+
+/**
+ * Composes the mirror from the Lambda environment: `ALOFT_TABLE_NAME` (the DynamoDB table) and
+ * `ALOFT_PAYLOAD_BUCKET` (where results over 64 KB are stored, as the API stores them).
+ *
+ * @example
+ * ```ts
+ * const mirror = mirrorFromEnvironment({ ALOFT_TABLE_NAME: "aloft", ALOFT_PAYLOAD_BUCKET: "aloft-payloads" });
+ * ```
+ */
+export function mirrorFromEnvironment(env: NodeJS.ProcessEnv = process.env): ExecutionMirror {
+  const tableName = requireEnv(env, "ALOFT_TABLE_NAME", "the name of the control plane's DynamoDB table");
+  const bucket = requireEnv(env, "ALOFT_PAYLOAD_BUCKET", "the bucket for values over 64 KB");
+  const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
+  const payloads = new S3PayloadStore(tracer.captureAWSv3Client(makeS3Client()), bucket);
+  return new ExecutionMirror({ store, flowRuns: new FlowRunService(serviceDeps(store, payloads)) });
+}
+
+let mirror: ExecutionMirror | undefined;
+
+/**
+ * The mirror Lambda's entry point (an EventBridge rule on `aws.states` "Step Functions Execution
+ * Status Change"): proposes the execution's status to the flow run named after the execution.
+ * Executions that are not Aloft's are ignored; an event that is not a status change is an error.
+ *
+ * @example
+ * ```ts
+ * // infra: new NodejsFunction(this, "Mirror", { entry: "lambdas/handlers/mirror.ts", handler: "handler" })
+ * ```
+ */
+export async function handler(event: unknown, context?: { awsRequestId?: string }): Promise<MirrorOutcome> {
+  if (context) logger.addContext(context as never);
+  mirror ??= mirrorFromEnvironment();
+  try {
+    const parsed = ExecutionStatusChangeEventSchema.safeParse(event);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+      throw new Error(`invalid Step Functions status change event (${problems})`);
+    }
+    const { detail } = parsed.data;
+    const outcome = await mirror.apply(detail);
+    const where = { runId: detail.name, executionArn: detail.executionArn, status: detail.status };
+    if (outcome.action === "applied") {
+      metrics.addMetric("ExecutionStatesMirrored", MetricUnit.Count, 1);
+      logger.info("execution status mirrored", { ...where, state: outcome.state });
+    } else {
+      metrics.addMetric(outcome.action === "ignored" ? "ExecutionEventsIgnored" : "ExecutionStatesRefused", MetricUnit.Count, 1);
+      logger.info(`execution status ${outcome.action}`, { ...where, reason: outcome.reason });
+    }
+    return outcome;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}
