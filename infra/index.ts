@@ -1,0 +1,5 @@
+/**
+ * aloft/infra: the CDK constructs of an Aloft control plane, for `cdk deploy` from this
+ * repository (infra/bin/app.ts) or from a team's own CDK app.
+ */
+export { AloftControlPlane, isDevStage, type AloftControlPlaneProps } from "./controlPlane.js";
