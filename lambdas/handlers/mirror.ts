@@ -84,6 +84,6 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
     }
     return outcome;
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }

@@ -56,6 +56,6 @@ export async function handler(_event?: unknown, context?: { awsRequestId?: strin
     else logger.debug("no late runs", { examined: outcome.examined });
     return outcome;
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }

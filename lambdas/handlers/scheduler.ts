@@ -89,7 +89,7 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
     }
     throw error;
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }
 
