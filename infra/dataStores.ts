@@ -4,7 +4,6 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { TTL_ATTRIBUTE, tableDefinition } from "../lambdas/store/table.js";
-import { acknowledge } from "./acknowledgements.js";
 
 /** Where payloads over the item size limit live in the bucket (`lambdas/services/payloads.ts`). */
 export const PAYLOAD_PREFIX = "payloads/";
@@ -30,6 +29,8 @@ export class DataStores extends Construct {
 
   constructor(scope: Construct, id: string, props: DataStoresProps) {
     super(scope, id);
+    // Server access logs are delivered under a bucket policy, not an ACL, whatever the app's flags say.
+    this.node.setContext("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", true);
     const { removalPolicy } = props;
 
     this.tableKey = new kms.Key(this, "TableKey", {
@@ -58,7 +59,6 @@ export class DataStores extends Construct {
       lifecycleRules: [{ id: "expire-access-logs", expiration: Duration.days(90) }],
       removalPolicy,
     });
-    acknowledge(this.accessLogBucket, "AwsSolutions-S1", "This bucket receives the payload bucket's server access logs; logging it into itself would loop.");
 
     this.bucketKey = new kms.Key(this, "BucketKey", {
       description: "Aloft: encrypts payloads, artifacts and code bundles",

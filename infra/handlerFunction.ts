@@ -77,6 +77,8 @@ export class HandlerFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: "INFO",
         // Responses carry run payloads; they stay out of traces.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+        // Stack traces point into the TypeScript sources (the bundles carry source maps).
+        NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
       bundling: {
@@ -90,6 +92,7 @@ export class HandlerFunction extends Construct {
         // The Node 24 runtime ships AWS SDK v3; everything else is bundled.
         externalModules: ["@aws-sdk/*"],
         forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.ERROR,
       },
     });
     // The X-Ray statement CDK adds for active tracing.

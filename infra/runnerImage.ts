@@ -7,15 +7,17 @@ import { packageRoot } from "./handlerFunction.js";
 
 /**
  * Prepares the Docker build context of the Fargate runner image: `infra/runner-image/Dockerfile`
- * plus the runner entry (`infra/runner-image/main.ts`) bundled by the local esbuild into one
- * self-contained `runner.mjs`. Synthesis only stages this folder as an asset; Docker builds the
- * image when `cdk deploy` publishes it.
+ * plus the runner module (`lambdas/handlers/runner.ts`, which runs `main()` when it is the
+ * process's entry point) bundled by the local esbuild into one self-contained `runner.mjs`, AWS SDK
+ * included. Synthesis only stages this folder as an asset; Docker builds the image when
+ * `cdk deploy` publishes it.
  */
 export function stageRunnerImage(scope: IConstruct): string {
   const root = packageRoot();
   const sources = join(root, "infra", "runner-image");
-  const entry = [join(sources, "main.ts"), join(root, "dist", "infra", "runner-image", "main.js")].find((file) => existsSync(file));
-  if (entry === undefined) throw new Error(`aloft/infra: the runner image entry is missing (looked for main.ts in ${sources})`);
+  const candidates = [join(root, "lambdas", "handlers", "runner.ts"), join(root, "dist", "lambdas", "handlers", "runner.js")];
+  const entry = candidates.find((file) => existsSync(file));
+  if (entry === undefined) throw new Error(`aloft/infra: the runner module is missing (looked for ${candidates.join(" and ")})`);
   const stage = Stage.of(scope);
   if (stage === undefined) throw new Error(`${scope.node.path}: the runner image can only be staged inside a CDK app`);
   const context = join(stage.outdir, "aloft-runner-image");
