@@ -1,0 +1,131 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { z } from "zod";
+import { FileCacheStore } from "../../sdk/engine/cache.js";
+import { makeDynamoDbClient } from "../adapters/awsClients.js";
+import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
+import { S3FlowBundles } from "../adapters/s3FlowBundles.js";
+import { makeS3Client } from "../adapters/s3Client.js";
+import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
+import { serviceDeps } from "../services/context.js";
+import { createServices } from "../services/index.js";
+import { BundleRunService, type RunnerOutcome } from "../services/running.js";
+import { DynamoDbStore } from "../store/dynamoDbStore.js";
+
+const SERVICE = "aloft-runner";
+const logger = new Logger({ serviceName: SERVICE });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+const tracer = new Tracer({ serviceName: SERVICE });
+
+/** The runner Lambda's event, as the dispatcher sends it. */
+export const RunnerEventSchema = z.object({ runId: z.string().min(1).max(128) });
+
+/**
+ * Composes the runner from its environment: `ALOFT_TABLE_NAME` (the DynamoDB table),
+ * `ALOFT_PAYLOAD_BUCKET` (large values, and the flow bundles) and `ALOFT_BUNDLE_PREFIX` (the key
+ * prefix of bundles: bundle `<id>` is `<prefix><id>/index.mjs`). Bundles and the task cache are
+ * kept under the system's temporary folder (/tmp on Lambda and Fargate).
+ *
+ * @example
+ * ```ts
+ * const runner = runnerFromEnvironment({ ALOFT_TABLE_NAME: "aloft", ALOFT_PAYLOAD_BUCKET: "aloft-payloads", ALOFT_BUNDLE_PREFIX: "bundles/" });
+ * ```
+ */
+export function runnerFromEnvironment(env: NodeJS.ProcessEnv = process.env): BundleRunService {
+  const tableName = requireEnv(env, "ALOFT_TABLE_NAME", "the name of the control plane's DynamoDB table");
+  const bucket = requireEnv(env, "ALOFT_PAYLOAD_BUCKET", "the bucket for values over 64 KB and flow bundles");
+  const prefix = env.ALOFT_BUNDLE_PREFIX;
+  if (prefix === undefined) throw new Error('ALOFT_BUNDLE_PREFIX is not set: this function needs the key prefix of flow bundles (e.g. "bundles/")');
+  const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
+  const s3 = tracer.captureAWSv3Client(makeS3Client());
+  const services = createServices(serviceDeps(store, new S3PayloadStore(s3, bucket)));
+  const scratch = join(tmpdir(), "aloft");
+  return new BundleRunService({
+    services,
+    bundles: new S3FlowBundles(s3, bucket, prefix, join(scratch, "bundles")),
+    cache: new FileCacheStore(join(scratch, "cache")),
+  });
+}
+
+let runner: BundleRunService | undefined;
+
+/**
+ * Executes one claimed flow run and reports what happened. Shared by the Lambda handler and the
+ * Fargate entry point.
+ *
+ * @example
+ * ```ts
+ * const outcome = await executeRun("4f8c…"); // { action: "ran", state: { type: "COMPLETED", … } }
+ * ```
+ */
+export async function executeRun(runId: string, env: NodeJS.ProcessEnv = process.env): Promise<RunnerOutcome> {
+  runner ??= runnerFromEnvironment(env);
+  logger.appendKeys({ runId });
+  try {
+    const outcome = await runner.execute(runId);
+    if (outcome.action === "ran") {
+      metrics.addMetric(outcome.state.type === "COMPLETED" ? "FlowRunsCompleted" : "FlowRunsNotCompleted", MetricUnit.Count, 1);
+      logger.info("flow run finished", { state: outcome.state });
+    } else if (outcome.action === "failed") {
+      metrics.addMetric("FlowRunsFailedToStart", MetricUnit.Count, 1);
+      logger.error("flow run could not start", { reason: outcome.reason });
+    } else {
+      metrics.addMetric("RunnerInvocationsSkipped", MetricUnit.Count, 1);
+      logger.info("nothing to run", { reason: outcome.reason });
+    }
+    return outcome;
+  } finally {
+    logger.removeKeys(["runId"]);
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
+}
+
+/**
+ * The runner Lambda's entry point, invoked asynchronously by the dispatcher with `{ runId }`. An
+ * error (the bundle could not be downloaded) is thrown so that Lambda retries the event; the run
+ * is still PENDING then, and the retry runs it.
+ *
+ * @example
+ * ```ts
+ * // infra: new NodejsFunction(this, "Runner", { entry: "lambdas/handlers/runner.ts", handler: "handler" })
+ * ```
+ */
+export async function handler(event: unknown, context?: { awsRequestId?: string }): Promise<RunnerOutcome> {
+  if (context) logger.addContext(context as never);
+  const parsed = RunnerEventSchema.safeParse(event);
+  if (!parsed.success) throw new Error(`invalid runner event: expected {"runId": "<id>"}, got ${JSON.stringify(event)?.slice(0, 200)}`);
+  return executeRun(parsed.data.runId);
+}
+
+/**
+ * The Fargate task's entry point: runs the flow run named by `ALOFT_RUN_ID` and resolves to the
+ * process exit code (0 when the run was executed or had nothing to do, 1 when it could not start
+ * or the runner failed). Called by itself when this module is the process's main module.
+ *
+ * @example
+ * ```ts
+ * // container: CMD ["node", "runner.mjs"]  (with ALOFT_RUN_ID set by the dispatcher's container override)
+ * process.exitCode = await main();
+ * ```
+ */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    const runId = requireEnv(env, "ALOFT_RUN_ID", "the id of the flow run to execute");
+    const outcome = await executeRun(runId, env);
+    return outcome.action === "failed" ? 1 : 0;
+  } catch (error) {
+    logger.error("runner failed", error as Error);
+    return 1;
+  }
+}
+
+const entry = process.argv[1];
+if (entry !== undefined && typeof import.meta.url === "string" && import.meta.url === pathToFileURL(entry).href) {
+  void main().then((code) => {
+    process.exitCode = code;
+  });
+}
