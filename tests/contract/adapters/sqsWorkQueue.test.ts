@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeSqsClient } from "../../../lambdas/adapters/sqsClient.js";
+import { SqsWorkQueue } from "../../../lambdas/adapters/sqsWorkQueue.js";
+import { startMoto, type MotoServer } from "../../support/moto.js";
+
+let moto: MotoServer;
+let sqs: SQSClient;
+const sent: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  moto = await startMoto();
+  sqs = makeSqsClient({ endpoint: moto.endpoint });
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === "SendMessageCommand") sent.push({ ...(args.input as Record<string, unknown>) });
+      return next(args);
+    },
+    { step: "initialize", name: "recordSentMessages" },
+  );
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  await moto?.close();
+});
+
+async function newQueue(): Promise<string> {
+  return (await sqs.send(new CreateQueueCommand({ QueueName: `aloft-${randomUUID()}` }))).QueueUrl!;
+}
+
+describe("SqsWorkQueue on moto", () => {
+  it("sends the run message as its JSON body, visible at once without a delay", async () => {
+    const queueUrl = await newQueue();
+
+    await new SqsWorkQueue(sqs, queueUrl).send({ runId: "run-1" });
+
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    expect(Messages.map((message) => JSON.parse(message.Body!) as unknown)).toEqual([{ runId: "run-1" }]);
+  });
+
+  it("holds a message back by whole seconds, at most 900", async () => {
+    const queueUrl = await newQueue();
+    const queue = new SqsWorkQueue(sqs, queueUrl);
+    sent.length = 0;
+
+    await queue.send({ runId: "soon" }, { delaySeconds: 12.2 });
+    await queue.send({ runId: "later" }, { delaySeconds: 4_000 });
+
+    expect(sent.map((input) => input.DelaySeconds)).toEqual([13, 900]);
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    expect(Messages).toEqual([]);
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessagesDelayed"] }));
+    expect(Attributes.ApproximateNumberOfMessagesDelayed).toBe("2");
+  });
+
+  it("fails when the queue does not exist", async () => {
+    await expect(new SqsWorkQueue(sqs, `${moto.endpoint}/123456789012/missing-${randomUUID()}`).send({ runId: "x" })).rejects.toThrow();
+  });
+});
