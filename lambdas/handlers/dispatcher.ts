@@ -2,7 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { makeEcsClient } from "../adapters/ecsClient.js";
 import { EcsComputeLauncher } from "../adapters/ecsLauncher.js";
@@ -20,9 +21,11 @@ const SERVICE = "aloft-dispatcher";
 const logger = new Logger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const tracer = new Tracer({ serviceName: SERVICE });
+// zod/mini carries no messages by default; English ones name what is wrong with an event.
+z.config(en());
 
 /** A work-queue message body. */
-export const RunMessageSchema = z.object({ runId: z.string().min(1).max(128) });
+export const RunMessageSchema = z.object({ runId: z.string().check(z.minLength(1), z.maxLength(128)) });
 
 /** The part of an SQS record the dispatcher reads. */
 export interface SqsRecord {

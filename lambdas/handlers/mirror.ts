@@ -1,7 +1,8 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
 import { makeS3Client } from "../adapters/s3Client.js";
@@ -15,8 +16,10 @@ const SERVICE = "aloft-mirror";
 const logger = new Logger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const tracer = new Tracer({ serviceName: SERVICE });
+// zod/mini carries no messages by default; English ones name what is wrong with an event.
+z.config(en());
 
-const nullableText = z.string().nullable().optional();
+const nullableText = z.nullish(z.string());
 
 /**
  * The fields of an EventBridge "Step Functions Execution Status Change" event (source `aws.states`)
@@ -24,11 +27,11 @@ const nullableText = z.string().nullable().optional();
  */
 export const ExecutionStatusChangeEventSchema = z.object({
   detail: z.object({
-    executionArn: z.string().min(1),
-    name: z.string().min(1),
-    status: z.string().min(1),
+    executionArn: z.string().check(z.minLength(1)),
+    name: z.string().check(z.minLength(1)),
+    status: z.string().check(z.minLength(1)),
     output: nullableText,
-    outputDetails: z.object({ truncated: z.boolean().optional() }).nullable().optional(),
+    outputDetails: z.nullish(z.object({ truncated: z.optional(z.boolean()) })),
     error: nullableText,
     cause: nullableText,
   }),

@@ -4,7 +4,8 @@ import { pathToFileURL } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { FileCacheStore } from "../../sdk/engine/cache.js";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
@@ -20,9 +21,11 @@ const SERVICE = "aloft-runner";
 const logger = new Logger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const tracer = new Tracer({ serviceName: SERVICE });
+// zod/mini carries no messages by default; English ones name what is wrong with an event.
+z.config(en());
 
 /** The runner Lambda's event, as the dispatcher sends it. */
-export const RunnerEventSchema = z.object({ runId: z.string().min(1).max(128) });
+export const RunnerEventSchema = z.object({ runId: z.string().check(z.minLength(1), z.maxLength(128)) });
 
 /**
  * Composes the runner from its environment: `ALOFT_TABLE_NAME` (the DynamoDB table),

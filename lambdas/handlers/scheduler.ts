@@ -1,7 +1,8 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
 import { makeSqsClient } from "../adapters/sqsClient.js";
@@ -16,6 +17,8 @@ const SERVICE = "aloft-scheduler";
 const logger = new Logger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const tracer = new Tracer({ serviceName: SERVICE });
+// zod/mini carries no messages by default; English ones name what is wrong with an event.
+z.config(en());
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -33,10 +36,10 @@ const isoTime = z.iso.datetime({ offset: true });
  *   (`{ "time": …, "detail": { "deployment": … } }`) may carry the due time as its `time` instead.
  */
 export const ScheduleEventSchema = z.object({
-  deployment: z.string().min(1).max(256),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  scheduledTime: isoTime.optional(),
-  time: isoTime.optional(),
+  deployment: z.string().check(z.minLength(1), z.maxLength(256)),
+  parameters: z.optional(z.record(z.string(), z.unknown())),
+  scheduledTime: z.optional(isoTime),
+  time: z.optional(isoTime),
 });
 
 /** What the scheduler function answers (for logs and tests). */
