@@ -4,7 +4,7 @@
  * control plane; configured by context (`-c key=value`, see docs/deploy-aws.md), never by lookups,
  * so synthesis needs neither credentials nor network. cdk-nag's AwsSolutions pack checks it.
  */
-import { App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Annotations, App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { AwsSolutionsChecks } from "cdk-nag";
@@ -64,6 +64,7 @@ if (vpcId !== undefined) {
     ...(privateSubnetIds.length > 0 ? { privateSubnetIds } : {}),
     ...(publicSubnetIds.length > 0 ? { publicSubnetIds } : {}),
   });
+  Annotations.of(vpc).acknowledgeWarning("@aws-cdk/aws-ec2:noSubnetRouteTableId", "The control plane places tasks in subnets and never reads their route tables.");
   Object.assign(props, { vpc });
 }
 
