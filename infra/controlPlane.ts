@@ -261,6 +261,7 @@ export class AloftControlPlane extends Construct {
 
     const output = (outputId: string, value: string, description: string) => new CfnOutput(this, outputId, { value, description });
     output("ApiUrl", this.apiUrl, "The API's base URL: aloft login --api <ApiUrl>");
+    output("ApiExecuteArn", this.httpApi.api.arnForExecuteApi(), "Grant execute-api:Invoke on this ARN to whoever drives Aloft");
     output("TableName", table.tableName, "The run-state DynamoDB table");
     output("PayloadBucketName", bucket.bucketName, "Large payloads, artifacts and code bundles");
     output("WorkQueueUrl", workQueue.queueUrl, "The work queue the dispatcher consumes");
