@@ -3,3 +3,4 @@
  * repository (infra/bin/app.ts) or from a team's own CDK app.
  */
 export { AloftControlPlane, isDevStage, type AloftControlPlaneProps } from "./controlPlane.js";
+export { FlowBundle, type FlowBundleDeployment, type FlowBundleProps } from "./flowBundle.js";

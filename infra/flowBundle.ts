@@ -1,0 +1,217 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stage } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3assets from "aws-cdk-lib/aws-s3-assets";
+import * as cr from "aws-cdk-lib/custom-resources";
+import { Construct } from "constructs";
+import { CreateDeploymentRequestSchema } from "../sdk/api/schemas.js";
+import { isDevStage, type AloftControlPlane } from "./controlPlane.js";
+import { acknowledge } from "./acknowledgements.js";
+import { BUNDLE_PREFIX } from "./dataStores.js";
+import { buildFlowBundle } from "./flowBundleBuild.js";
+import { acknowledgeWildcards, packageRoot } from "./handlerFunction.js";
+
+/** One deployment a {@link FlowBundle} creates, or moves to its bundle on every deploy. */
+export interface FlowBundleDeployment {
+  /** The deployment's name (`aloft deployments run <name>`): letters, digits, `.`, `_`, `/` and `-`. */
+  readonly name: string;
+  /** The name of a flow the entry file exports. */
+  readonly flow: string;
+  /** Default parameters of its runs. @default {} */
+  readonly parameters?: Record<string, unknown>;
+  /** Tags of its runs. @default [] */
+  readonly tags?: string[];
+  /** The work pool its runs go to. @default - the control plane's default pool */
+  readonly workPool?: string;
+  readonly description?: string;
+}
+
+/** Options for {@link FlowBundle}. */
+export interface FlowBundleProps {
+  /** The control plane the bundle is uploaded to and registered with. */
+  readonly controlPlane: AloftControlPlane;
+  /** The author's flows file (TypeScript or JavaScript), bundled with everything it imports. */
+  readonly entry: string;
+  /** Deployments kept pointed at this bundle. @default [] */
+  readonly deployments?: FlowBundleDeployment[];
+  /**
+   * Whether deleting this construct (or the stack) deletes its deployments, and an update deletes
+   * the deployments dropped from `deployments`. Bundles themselves always stay: runs in flight and
+   * older deployments use them.
+   * @default false
+   */
+  readonly removeDeploymentsOnDelete?: boolean;
+}
+
+const KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"];
+
+/**
+ * An author's flows, deployed: at synth, `entry` is bundled by the local esbuild (never Docker) into
+ * one ES module whose content hash is its {@link FlowBundle.bundleId}; at deploy, a custom resource
+ * copies it to `s3://<payload bucket>/bundles/<bundleId>/index.mjs` and creates or updates the
+ * listed deployments so they run that bundle. Both runners load the bundle from there: the
+ * control plane's runner Lambda (it may already read `bundles/*`) and the Fargate runner image.
+ * Unchanged code keeps its bundle id, so a deploy without code changes moves nothing.
+ *
+ * @example
+ * ```ts
+ * import { App, Stack } from "aws-cdk-lib";
+ * import { AloftControlPlane, FlowBundle } from "aloft/infra";
+ *
+ * const stack = new Stack(new App(), "Aloft-prod");
+ * const controlPlane = new AloftControlPlane(stack, "Aloft", { stage: "prod" });
+ * const etl = new FlowBundle(stack, "Etl", {
+ *   controlPlane,
+ *   entry: "flows/etl.ts",
+ *   deployments: [{ name: "nightly-etl", flow: "etl", parameters: { failFirstAttempts: 0 } }],
+ * });
+ * etl.bundleId; // "flows-3f2a9c…"
+ * ```
+ */
+export class FlowBundle extends Construct {
+  /** `flows-<content hash>`: what deployments name in `bundleId`. */
+  readonly bundleId: string;
+  /** The bundle's key in the payload bucket: `bundles/<bundleId>/index.mjs`. */
+  readonly bundleKey: string;
+  /** The staged bundle, published with the app's file assets. */
+  readonly asset: s3assets.Asset;
+  readonly registrationFunction: nodejs.NodejsFunction;
+  readonly registrationRole: iam.Role;
+  /** The custom resource that uploads the bundle and registers the deployments. */
+  readonly registration: CustomResource;
+
+  constructor(scope: Construct, id: string, props: FlowBundleProps) {
+    super(scope, id);
+    const deployments = props.deployments ?? [];
+    validateProps(this.node.path, props, deployments);
+    const { controlPlane } = props;
+    const { table, tableKey, bucket, bucketKey } = controlPlane.data;
+    const removing = props.removeDeploymentsOnDelete ?? false;
+
+    const stage = Stage.of(this);
+    if (stage === undefined) throw new Error(`${this.node.path}: a FlowBundle can only be bundled inside a CDK app`);
+    const built = buildFlowBundle(props.entry, join(stage.outdir, "aloft-flow-bundles"));
+    this.bundleId = built.bundleId;
+    this.bundleKey = `${BUNDLE_PREFIX}${built.bundleId}/index.mjs`;
+    this.asset = new s3assets.Asset(this, "Bundle", { path: built.file });
+
+    // Log groups follow the control plane's default: destroyed with dev stages, kept otherwise.
+    const removalPolicy = isDevStage(controlPlane.stage) ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logGroup = new logs.LogGroup(this, "RegistrationLogGroup", { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+    this.registrationRole = new iam.Role(this, "RegistrationRole", {
+      description: `Aloft flow bundle registration (${controlPlane.stage})`,
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    });
+    logGroup.grantWrite(this.registrationRole);
+    const allow = (actions: string[], resources: string[], reason?: string) => {
+      this.registrationRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+      acknowledgeWildcards(this.registrationRole, resources, reason);
+    };
+    allow(["dynamodb:GetItem", "dynamodb:PutItem", ...(removing ? ["dynamodb:DeleteItem"] : [])].sort(), [table.tableArn]);
+    allow(["dynamodb:Query"], [`${table.tableArn}/index/*`], "Deployments are looked up by id on one of the table's global secondary indexes, whose ARNs are the table ARN plus /index/<name>.");
+    allow(["s3:GetObject"], [this.asset.bucket.arnForObjects(this.asset.s3ObjectKey)]);
+    allow(["s3:PutObject"], [bucket.arnForObjects(this.bundleKey)]);
+    allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
+
+    this.registrationFunction = new nodejs.NodejsFunction(this, "RegistrationFunction", {
+      description: "Aloft: uploads a flow bundle and points its deployments at it",
+      entry: registrationEntry(),
+      handler: "handler",
+      projectRoot: packageRoot(),
+      depsLockFilePath: lockFile(),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      role: this.registrationRole,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        ALOFT_TABLE_NAME: table.tableName,
+        ALOFT_PAYLOAD_BUCKET: bucket.bucketName,
+        ALOFT_BUNDLE_PREFIX: BUNDLE_PREFIX,
+        NODE_OPTIONS: "--enable-source-maps",
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: "node24",
+        mainFields: ["module", "main"],
+        banner: "import { createRequire as __aloftCreateRequire } from 'node:module'; const require = __aloftCreateRequire(import.meta.url);",
+        externalModules: ["@aws-sdk/*"],
+        forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.ERROR,
+      },
+    });
+
+    const provider = new cr.Provider(this, "RegistrationProvider", {
+      onEventHandler: this.registrationFunction,
+      logGroup: new logs.LogGroup(this, "ProviderLogGroup", { retention: logs.RetentionDays.ONE_MONTH, removalPolicy }),
+    });
+    acknowledgeProvider(provider, this.registrationFunction);
+
+    this.registration = new CustomResource(this, "Registration", {
+      serviceToken: provider.serviceToken,
+      resourceType: "Custom::AloftFlowBundle",
+      properties: {
+        BundleId: this.bundleId,
+        SourceBucket: this.asset.s3BucketName,
+        SourceKey: this.asset.s3ObjectKey,
+        Deployments: JSON.stringify(deployments.map(deploymentProperty)),
+        RemoveDeploymentsOnDelete: String(removing),
+      },
+    });
+
+    new CfnOutput(this, "BundleIdOutput", { value: this.bundleId, description: `Bundle id of ${props.entry}` });
+  }
+}
+
+function deploymentProperty(deployment: FlowBundleDeployment): Record<string, unknown> {
+  const { name, flow, parameters, tags, workPool, description } = deployment;
+  return Object.fromEntries(Object.entries({ name, flow, parameters, tags, workPool, description }).filter(([, value]) => value !== undefined));
+}
+
+/** The Provider framework's function logs with a managed policy and invokes the onEvent function and its versions (`<arn>:*`), as CDK writes it. */
+function acknowledgeProvider(provider: cr.Provider, onEvent: lambda.IFunction): void {
+  const role = (provider.node.tryFindChild("framework-onEvent") as lambda.Function | undefined)?.role;
+  if (role === undefined) throw new Error(`${provider.node.path}: the custom-resources Provider has no framework-onEvent function; its IAM findings cannot be acknowledged`);
+  acknowledge(role, "AwsSolutions-IAM4", "The custom-resources Provider framework function logs with AWSLambdaBasicExecutionRole, which CDK attaches to it.", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole");
+  acknowledgeWildcards(role, [`${onEvent.functionArn}:*`], "The custom-resources Provider framework may invoke the registration function and its versions (<arn>:*); CDK writes this statement.");
+}
+
+function validateProps(path: string, props: FlowBundleProps, deployments: FlowBundleDeployment[]): void {
+  const problems: string[] = [];
+  if (!existsSync(props.entry)) problems.push(`entry ${props.entry} does not exist`);
+  const seen = new Set<string>();
+  for (const [index, deployment] of deployments.entries()) {
+    if (seen.has(deployment.name)) problems.push(`deployments[${index}].name "${deployment.name}" is listed twice`);
+    seen.add(deployment.name);
+    const { flow, ...fields } = deploymentProperty(deployment);
+    // The API's own schema, so a deployment that synthesizes is one the control plane accepts.
+    const parsed = CreateDeploymentRequestSchema.safeParse({ ...fields, flowName: flow, bundleId: "flows-0" });
+    for (const issue of parsed.error?.issues ?? []) {
+      const field = issue.path.map((key) => (key === "flowName" ? "flow" : String(key))).join(".");
+      problems.push(`deployments[${index}].${field}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`${path}: ${problems.join("; ")}`);
+}
+
+/** The registration handler's TypeScript source in a checkout, or its compiled module in an installed package. */
+function registrationEntry(): string {
+  const root = packageRoot();
+  const candidates = [join(root, "infra", "registration", "handler.ts"), join(root, "dist", "infra", "registration", "handler.js")];
+  const entry = candidates.find((candidate) => existsSync(candidate));
+  if (entry === undefined) throw new Error(`aloft/infra: the flow bundle registration handler is missing (looked for ${candidates.join(" and ")})`);
+  return entry;
+}
+
+function lockFile(): string {
+  const root = packageRoot();
+  return existsSync(join(root, "package-lock.json")) ? join(root, "package-lock.json") : join(root, "package.json");
+}
