@@ -84,6 +84,20 @@ export function awsClientConfig(
 }
 
 /**
+ * The configuration of an S3 client: {@link awsClientConfig}, with path-style addressing when an
+ * endpoint is overridden (emulators serve no bucket subdomains).
+ *
+ * @example
+ * ```ts
+ * s3ClientConfig({ endpoint: "http://127.0.0.1:5000" }).forcePathStyle; // true
+ * ```
+ */
+export function s3ClientConfig(options: AwsClientOptions = {}, env: NodeJS.ProcessEnv = process.env): AwsClientConfig & { forcePathStyle: boolean } {
+  const config = awsClientConfig("s3", options, env);
+  return { ...config, forcePathStyle: config.endpoint !== undefined };
+}
+
+/**
  * A DynamoDB client, pointed at `options.endpoint` or the environment's override when one is set.
  *
  * @example
@@ -109,6 +123,47 @@ export function makeDynamoDbDocumentClient(client: DynamoDBClient = makeDynamoDb
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
     unmarshallOptions: { wrapNumbers: false },
   });
+}
+
+/**
+ * An SDK client, or a function that makes one (at once or asynchronously) when it is first needed.
+ * Adapters take either: tests hand them a client made against an emulator; Lambda handlers hand them
+ * a factory, so that a client's SDK module is loaded only by the invocations that use it.
+ *
+ * @example
+ * ```ts
+ * const eager: ClientSource<S3Client> = new S3Client({ region: "eu-west-1" });
+ * const lazy: ClientSource<S3Client> = () => loadS3Client();
+ * ```
+ */
+export type ClientSource<C extends object> = C | (() => C | Promise<C>);
+
+/**
+ * Resolves a {@link ClientSource} on demand: the factory runs on the first call and its client is
+ * reused by every later one. A factory that fails is run again by the next call.
+ *
+ * @example
+ * ```ts
+ * const s3 = lazyClient(() => loadS3Client());
+ * await (await s3()).send(new GetObjectCommand({ Bucket, Key }));
+ * ```
+ */
+export function lazyClient<C extends object>(source: ClientSource<C>): () => Promise<C> {
+  if (typeof source !== "function") {
+    const ready = Promise.resolve(source as C);
+    return () => ready;
+  }
+  const make = source as () => C | Promise<C>;
+  let pending: Promise<C> | undefined;
+  return () => {
+    pending ??= Promise.resolve()
+      .then(make)
+      .catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+    return pending;
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,4 +1,5 @@
-import { RunTaskCommand, type ECSClient } from "@aws-sdk/client-ecs";
+import type { ECSClient } from "@aws-sdk/client-ecs";
+import { lazyClient, type ClientSource } from "./awsClients.js";
 import type { ComputeLauncher, LaunchRequest } from "../services/ports.js";
 
 /** The runner task definition's container that receives `ALOFT_RUN_ID`. */
@@ -18,23 +19,29 @@ export interface FargateRunnerConfig {
 /**
  * Runs a flow in a Fargate task: `RunTask` of the runner task definition in the cluster's awsvpc
  * subnets, with `ALOFT_RUN_ID` set on the {@link RUNNER_CONTAINER_NAME} container. A task ECS
- * could not place (a `failures` entry) is a launch failure.
+ * could not place (a `failures` entry) is a launch failure. Given a client factory, it loads the ECS
+ * SDK on its first launch.
  *
  * @example
  * ```ts
- * const launcher = new EcsComputeLauncher(makeEcsClient(), { clusterArn, taskDefinition, subnets, securityGroup });
+ * const launcher = new EcsComputeLauncher(() => loadEcsClient(), { clusterArn, taskDefinition, subnets, securityGroup });
  * await launcher.launch({ runId, workPool: "fargate" });
  * ```
  */
 export class EcsComputeLauncher implements ComputeLauncher {
+  private readonly client: () => Promise<ECSClient>;
+
   constructor(
-    private readonly client: ECSClient,
+    client: ClientSource<ECSClient>,
     private readonly config: FargateRunnerConfig,
-  ) {}
+  ) {
+    this.client = lazyClient(client);
+  }
 
   async launch(request: LaunchRequest): Promise<void> {
     const { clusterArn, taskDefinition, subnets, securityGroup, assignPublicIp = "DISABLED" } = this.config;
-    const output = await this.client.send(
+    const [client, { RunTaskCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-ecs")]);
+    const output = await client.send(
       new RunTaskCommand({
         cluster: clusterArn,
         taskDefinition,

@@ -1,24 +1,31 @@
-import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
+import { lazyClient, type ClientSource } from "./awsClients.js";
 import type { ComputeLauncher, LaunchRequest } from "../services/ports.js";
 
 /**
  * Runs a flow in the runner Lambda: an asynchronous invoke (`InvocationType: "Event"`) with the
- * payload `{ runId }`. Lambda queues the event and answers 202 at once.
+ * payload `{ runId }`. Lambda queues the event and answers 202 at once. Given a client factory, it
+ * loads the Lambda SDK on its first launch.
  *
  * @example
  * ```ts
- * const launcher = new LambdaComputeLauncher(makeLambdaClient(), process.env.ALOFT_RUNNER_FUNCTION!);
+ * const launcher = new LambdaComputeLauncher(() => loadLambdaClient(), process.env.ALOFT_RUNNER_FUNCTION!);
  * await launcher.launch({ runId });
  * ```
  */
 export class LambdaComputeLauncher implements ComputeLauncher {
+  private readonly client: () => Promise<LambdaClient>;
+
   constructor(
-    private readonly client: LambdaClient,
+    client: ClientSource<LambdaClient>,
     private readonly functionName: string,
-  ) {}
+  ) {
+    this.client = lazyClient(client);
+  }
 
   async launch(request: LaunchRequest): Promise<void> {
-    const output = await this.client.send(
+    const [client, { InvokeCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-lambda")]);
+    const output = await client.send(
       new InvokeCommand({
         FunctionName: this.functionName,
         InvocationType: "Event",

@@ -1,5 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { awsClientConfig, type AwsClientOptions } from "./awsClients.js";
+import { s3ClientConfig, type AwsClientOptions } from "./awsClients.js";
 
 /**
  * An S3 client, pointed at `options.endpoint` or the environment's override when one is set (path-style
@@ -11,6 +11,5 @@ import { awsClientConfig, type AwsClientOptions } from "./awsClients.js";
  * ```
  */
 export function makeS3Client(options: AwsClientOptions = {}): S3Client {
-  const config = awsClientConfig("s3", options);
-  return new S3Client({ ...config, forcePathStyle: config.endpoint !== undefined });
+  return new S3Client(s3ClientConfig(options));
 }

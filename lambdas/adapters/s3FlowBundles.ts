@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { access, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { lazyClient, type ClientSource } from "./awsClients.js";
 import type { FlowBundles } from "../services/ports.js";
 
 const BUNDLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -10,23 +11,28 @@ const BUNDLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /**
  * Flow bundles in S3: bundle `<id>` is the ES module `s3://<bucket>/<prefix><id>/index.mjs`. It is
  * downloaded once per execution environment into `directory` (Lambda: under /tmp) and imported;
- * later loads of the same id reuse the imported module.
+ * later loads of the same id reuse the imported module. Given a client factory, it loads the S3 SDK
+ * on its first download.
  *
  * @example
  * ```ts
- * const bundles = new S3FlowBundles(makeS3Client(), "aloft-payloads", "bundles/", "/tmp/aloft-bundles");
+ * const bundles = new S3FlowBundles(() => loadS3Client(), "aloft-payloads", "bundles/", "/tmp/aloft-bundles");
  * const exports = await bundles.load("etl-3f2a9c");
  * ```
  */
 export class S3FlowBundles implements FlowBundles {
   private readonly loaded = new Map<string, Promise<Record<string, unknown>>>();
 
+  private readonly client: () => Promise<S3Client>;
+
   constructor(
-    private readonly client: S3Client,
+    client: ClientSource<S3Client>,
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly directory: string,
-  ) {}
+  ) {
+    this.client = lazyClient(client);
+  }
 
   load(bundleId: string): Promise<Record<string, unknown>> {
     if (!BUNDLE_ID.test(bundleId)) {
@@ -47,7 +53,8 @@ export class S3FlowBundles implements FlowBundles {
     const path = join(folder, "index.mjs");
     if (await exists(path)) return path;
     const key = `${this.prefix}${bundleId}/index.mjs`;
-    const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const [client, { GetObjectCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-s3")]);
+    const output = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!output.Body) throw new Error(`flow bundle s3://${this.bucket}/${key} is empty`);
     await mkdir(folder, { recursive: true });
     // Written aside and renamed, so a concurrent or interrupted download never leaves half a module.

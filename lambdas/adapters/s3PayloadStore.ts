@@ -1,28 +1,36 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { lazyClient, type ClientSource } from "./awsClients.js";
 import type { PayloadStore } from "../services/payloads.js";
 
 /**
  * The AWS payload store: one S3 object per key in the control plane's bucket (encrypted with the
- * bucket's KMS key by the bucket's default encryption), under a prefix.
+ * bucket's KMS key by the bucket's default encryption), under a prefix. Given a client factory, it
+ * loads the S3 SDK on its first put or get, so a function whose values all fit inline never does.
  *
  * @example
  * ```ts
- * const payloads = new S3PayloadStore(makeS3Client(), process.env.ALOFT_BUCKET!, "payloads/");
+ * const payloads = new S3PayloadStore(() => loadS3Client(), process.env.ALOFT_BUCKET!, "payloads/");
  * ```
  */
 export class S3PayloadStore implements PayloadStore {
+  private readonly client: () => Promise<S3Client>;
+
   constructor(
-    private readonly client: S3Client,
+    client: ClientSource<S3Client>,
     private readonly bucket: string,
     private readonly prefix = "payloads/",
-  ) {}
+  ) {
+    this.client = lazyClient(client);
+  }
 
   async put(key: string, json: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}`, Body: json, ContentType: "application/json" }));
+    const [client, { PutObjectCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-s3")]);
+    await client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}`, Body: json, ContentType: "application/json" }));
   }
 
   async get(key: string): Promise<string> {
-    const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}` }));
+    const [client, { GetObjectCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-s3")]);
+    const output = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}` }));
     if (!output.Body) throw new Error(`payload ${key} is empty`);
     return output.Body.transformToString("utf8");
   }

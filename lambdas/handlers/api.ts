@@ -1,18 +1,33 @@
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { handle } from "hono/aws-lambda";
 import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
-import { makeS3Client } from "../adapters/s3Client.js";
+import { METRICS_NAMESPACE } from "../adapters/environment.js";
+import { loadS3Client } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { iamAuthorizer } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { createServices } from "../services/index.js";
 import { serviceDeps } from "../services/context.js";
+import type { FlowRunRecord } from "../store/records.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
+
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "aloft-api" });
+
+/**
+ * Counts a flow run that reached a terminal state through the API: `FlowRunsFinished` always, and
+ * `FlowRunsFailed` too when it FAILED or CRASHED (the failure-rate alarm divides the two).
+ */
+function countFinishedRun(run: FlowRunRecord): void {
+  metrics.addMetric("FlowRunsFinished", MetricUnit.Count, 1);
+  if (run.state.type === "FAILED" || run.state.type === "CRASHED") metrics.addMetric("FlowRunsFailed", MetricUnit.Count, 1);
+}
 
 /**
  * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table and
- * `ALOFT_PAYLOAD_BUCKET` the S3 bucket for large values;
- * API Gateway's IAM authorizer authenticates callers.
+ * `ALOFT_PAYLOAD_BUCKET` the S3 bucket for large values (its client is loaded by the first such
+ * value); API Gateway's IAM authorizer authenticates callers. Flow runs that finish through the
+ * API are counted in the `FlowRunsFinished` and `FlowRunsFailed` metrics.
  *
  * @example
  * ```ts
@@ -25,24 +40,30 @@ export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
   const bucket = env.ALOFT_PAYLOAD_BUCKET;
   if (!bucket) throw new Error("ALOFT_PAYLOAD_BUCKET is not set: the API function needs the bucket for values over 64 KB");
   const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
-  const payloads = new S3PayloadStore(makeS3Client(), bucket);
-  return createApi({ services: createServices(serviceDeps(store, payloads)), auth: iamAuthorizer });
+  const payloads = new S3PayloadStore(() => loadS3Client(), bucket);
+  const deps = serviceDeps(store, payloads, { onFlowRunFinished: countFinishedRun });
+  return createApi({ services: createServices(deps), auth: iamAuthorizer });
 }
 
 let app: Hono | undefined;
 
 /**
  * The API Lambda's entry point (API Gateway HTTP API, payload format 2.0). The app is built once
- * per execution environment, on the first request.
+ * per execution environment, on the first request. The metrics a request adds are published
+ * (CloudWatch EMF on stdout) before it returns.
  *
  * @example
  * ```ts
  * // infra: new NodejsFunction(this, "Api", { entry: "lambdas/handlers/api.ts", handler: "handler" })
  * ```
  */
-export const handler: ReturnType<typeof handle> = (event, context) => {
+export const handler: ReturnType<typeof handle> = async (event, context) => {
   app ??= apiFromEnvironment();
-  return handle(app)(withoutBodyOnReads(event), context);
+  try {
+    return await handle(app)(withoutBodyOnReads(event), context);
+  } finally {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
 };
 
 /** A GET or HEAD carries no body; hono's adapter refuses one in plain text, so it is dropped here. */

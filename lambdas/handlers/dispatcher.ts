@@ -5,12 +5,10 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
 import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
-import { makeEcsClient } from "../adapters/ecsClient.js";
 import { EcsComputeLauncher } from "../adapters/ecsLauncher.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
-import { makeLambdaClient } from "../adapters/lambdaClient.js";
+import { loadEcsClient, loadLambdaClient, loadSqsClient } from "../adapters/lazyAwsClients.js";
 import { LambdaComputeLauncher } from "../adapters/lambdaLauncher.js";
-import { makeSqsClient } from "../adapters/sqsClient.js";
 import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
 import { serviceDeps } from "../services/context.js";
 import { DispatchService, LaunchFailedError } from "../services/dispatch.js";
@@ -44,7 +42,9 @@ export interface BatchResponse {
  * (to re-queue runs not yet due), `ALOFT_RUNNER_FUNCTION` (the runner Lambda, invoked
  * asynchronously), and for work pools named `fargate…` `ALOFT_CLUSTER_ARN`,
  * `ALOFT_RUNNER_TASK_DEFINITION`, `ALOFT_RUNNER_SUBNETS` (comma-separated) and
- * `ALOFT_RUNNER_SECURITY_GROUP`.
+ * `ALOFT_RUNNER_SECURITY_GROUP`, and optionally `ALOFT_RUNNER_ASSIGN_PUBLIC_IP` (`ENABLED` for
+ * public subnets without a NAT gateway; `DISABLED` by default). Only the DynamoDB client is loaded
+ * up front: the SQS, Lambda and ECS clients are loaded by the first message that needs them.
  *
  * @example
  * ```ts
@@ -62,18 +62,33 @@ export function dispatcherFromEnvironment(env: NodeJS.ProcessEnv = process.env):
     .map((subnet) => subnet.trim())
     .filter((subnet) => subnet !== "");
   const securityGroup = requireEnv(env, "ALOFT_RUNNER_SECURITY_GROUP", "the security group of Fargate runners");
+  const assignPublicIp = publicIpSetting(env);
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
   const deps = serviceDeps(store);
   return new DispatchService({
     store,
     flowRuns: new FlowRunService(deps),
-    queue: new SqsWorkQueue(tracer.captureAWSv3Client(makeSqsClient()), queueUrl),
+    queue: new SqsWorkQueue(async () => tracer.captureAWSv3Client(await loadSqsClient()), queueUrl),
     launchers: {
-      lambda: new LambdaComputeLauncher(tracer.captureAWSv3Client(makeLambdaClient()), runnerFunction),
-      fargate: new EcsComputeLauncher(tracer.captureAWSv3Client(makeEcsClient()), { clusterArn, taskDefinition, subnets, securityGroup }),
+      lambda: new LambdaComputeLauncher(async () => tracer.captureAWSv3Client(await loadLambdaClient()), runnerFunction),
+      fargate: new EcsComputeLauncher(async () => tracer.captureAWSv3Client(await loadEcsClient()), {
+        clusterArn,
+        taskDefinition,
+        subnets,
+        securityGroup,
+        assignPublicIp,
+      }),
     },
     now: deps.now,
   });
+}
+
+/** `ALOFT_RUNNER_ASSIGN_PUBLIC_IP`: `DISABLED` when unset; anything but the two ECS values is an error. */
+function publicIpSetting(env: NodeJS.ProcessEnv): "ENABLED" | "DISABLED" {
+  const value = env.ALOFT_RUNNER_ASSIGN_PUBLIC_IP?.trim();
+  if (value === undefined || value === "") return "DISABLED";
+  if (value === "ENABLED" || value === "DISABLED") return value;
+  throw new Error(`ALOFT_RUNNER_ASSIGN_PUBLIC_IP must be ENABLED or DISABLED (whether Fargate runners get a public IP), not "${value.slice(0, 40)}"`);
 }
 
 let dispatch: DispatchService | undefined;

@@ -5,7 +5,7 @@ import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
-import { makeS3Client } from "../adapters/s3Client.js";
+import { loadS3Client } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { serviceDeps } from "../services/context.js";
 import { FlowRunService } from "../services/flowRuns.js";
@@ -39,7 +39,8 @@ export const ExecutionStatusChangeEventSchema = z.object({
 
 /**
  * Composes the mirror from the Lambda environment: `ALOFT_TABLE_NAME` (the DynamoDB table) and
- * `ALOFT_PAYLOAD_BUCKET` (where results over 64 KB are stored, as the API stores them).
+ * `ALOFT_PAYLOAD_BUCKET` (where results over 64 KB are stored, as the API stores them; the S3
+ * client is loaded by the first such result).
  *
  * @example
  * ```ts
@@ -50,7 +51,7 @@ export function mirrorFromEnvironment(env: NodeJS.ProcessEnv = process.env): Exe
   const tableName = requireEnv(env, "ALOFT_TABLE_NAME", "the name of the control plane's DynamoDB table");
   const bucket = requireEnv(env, "ALOFT_PAYLOAD_BUCKET", "the bucket for values over 64 KB");
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
-  const payloads = new S3PayloadStore(tracer.captureAWSv3Client(makeS3Client()), bucket);
+  const payloads = new S3PayloadStore(async () => tracer.captureAWSv3Client(await loadS3Client()), bucket);
   return new ExecutionMirror({ store, flowRuns: new FlowRunService(serviceDeps(store, payloads)) });
 }
 

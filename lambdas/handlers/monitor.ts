@@ -3,7 +3,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
-import { makeSqsClient } from "../adapters/sqsClient.js";
+import { loadSqsClient } from "../adapters/lazyAwsClients.js";
 import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
 import { serviceDeps } from "../services/context.js";
 import { FlowRunService } from "../services/flowRuns.js";
@@ -18,7 +18,7 @@ const tracer = new Tracer({ serviceName: SERVICE });
 /**
  * Composes the monitor's sweep from the Lambda environment: `ALOFT_TABLE_NAME` (the DynamoDB
  * table) and `ALOFT_WORK_QUEUE_URL` (the SQS work queue it re-sends missed runs to; the function
- * needs `sqs:SendMessage` on it).
+ * needs `sqs:SendMessage` on it; the SQS client is loaded by the first sweep that re-sends a run).
  *
  * @example
  * ```ts
@@ -30,7 +30,7 @@ export function monitorFromEnvironment(env: NodeJS.ProcessEnv = process.env): La
   const queueUrl = requireEnv(env, "ALOFT_WORK_QUEUE_URL", "the URL of the SQS work queue");
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
   const deps = serviceDeps(store);
-  const queue = new SqsWorkQueue(tracer.captureAWSv3Client(makeSqsClient()), queueUrl);
+  const queue = new SqsWorkQueue(async () => tracer.captureAWSv3Client(await loadSqsClient()), queueUrl);
   return new LateRunMonitor({ store, flowRuns: new FlowRunService(deps), queue, now: deps.now });
 }
 

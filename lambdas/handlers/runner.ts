@@ -10,7 +10,8 @@ import { FileCacheStore } from "../../sdk/engine/cache.js";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
 import { S3FlowBundles } from "../adapters/s3FlowBundles.js";
-import { makeS3Client } from "../adapters/s3Client.js";
+import { lazyClient } from "../adapters/awsClients.js";
+import { loadS3Client } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { serviceDeps } from "../services/context.js";
 import { createServices } from "../services/index.js";
@@ -31,7 +32,8 @@ export const RunnerEventSchema = z.object({ runId: z.string().check(z.minLength(
  * Composes the runner from its environment: `ALOFT_TABLE_NAME` (the DynamoDB table),
  * `ALOFT_PAYLOAD_BUCKET` (large values, and the flow bundles) and `ALOFT_BUNDLE_PREFIX` (the key
  * prefix of bundles: bundle `<id>` is `<prefix><id>/index.mjs`). Bundles and the task cache are
- * kept under the system's temporary folder (/tmp on Lambda and Fargate).
+ * kept under the system's temporary folder (/tmp on Lambda and Fargate). The S3 client is loaded
+ * by the first bundle download (or large value), not when the function starts.
  *
  * @example
  * ```ts
@@ -44,7 +46,8 @@ export function runnerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Bun
   const prefix = env.ALOFT_BUNDLE_PREFIX;
   if (prefix === undefined) throw new Error('ALOFT_BUNDLE_PREFIX is not set: this function needs the key prefix of flow bundles (e.g. "bundles/")');
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
-  const s3 = tracer.captureAWSv3Client(makeS3Client());
+  // One S3 client for payloads and bundles, made by whichever needs it first.
+  const s3 = lazyClient(async () => tracer.captureAWSv3Client(await loadS3Client()));
   const services = createServices(serviceDeps(store, new S3PayloadStore(s3, bucket)));
   const scratch = join(tmpdir(), "aloft");
   return new BundleRunService({

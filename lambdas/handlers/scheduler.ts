@@ -59,6 +59,7 @@ export function schedulerFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
   const queueUrl = requireEnv(env, "ALOFT_WORK_QUEUE_URL", "the URL of the SQS work queue");
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
   const deps = serviceDeps(store);
+  // Every firing queues its run, so the SQS client is loaded up front, with DynamoDB's.
   const queue = new SqsWorkQueue(tracer.captureAWSv3Client(makeSqsClient()), queueUrl);
   return new ScheduleService({ deployments: createServices(deps).deployments, queue, now: deps.now });
 }

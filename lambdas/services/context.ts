@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { FlowRunRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { PayloadStore } from "./payloads.js";
 
@@ -16,6 +17,13 @@ export interface ServiceDeps {
   newId: () => string;
   /** Where values over 64 KB go (S3 on AWS, a folder locally); without one, they stay inline. */
   payloads?: PayloadStore;
+  /**
+   * Called once for each transition that moves a flow run into a terminal state (COMPLETED, FAILED,
+   * CRASHED, CANCELLED), after it is written; not for proposals that write nothing (refused, told
+   * to wait, or a duplicate transition id). The Lambda
+   * functions publish metrics from it; an error it throws is swallowed, as the transition stands.
+   */
+  onFlowRunFinished?: (run: FlowRunRecord) => void;
 }
 
 /**
@@ -26,6 +34,6 @@ export interface ServiceDeps {
  * const services = createServices(serviceDeps(store));
  * ```
  */
-export function serviceDeps(store: Store, payloads?: PayloadStore): ServiceDeps {
-  return { store, now: () => Date.now(), newId: () => randomUUID(), ...(payloads ? { payloads } : {}) };
+export function serviceDeps(store: Store, payloads?: PayloadStore, hooks: Pick<ServiceDeps, "onFlowRunFinished"> = {}): ServiceDeps {
+  return { store, now: () => Date.now(), newId: () => randomUUID(), ...(payloads ? { payloads } : {}), ...hooks };
 }

@@ -103,6 +103,7 @@ export class FlowRunService {
     if (proposal.result !== undefined) proposal = { ...proposal, result: await this.codec.store(payloadKey("runs", id, "result"), proposal.result) };
     const outcome = await applyProposal(this.port, id, proposal, this.deps.now);
     if (!outcome.run) notFound("flow run", id);
+    this.reportFinished(outcome);
     return outcome;
   }
 
@@ -146,6 +147,20 @@ export class FlowRunService {
 
   history(id: string) {
     return this.deps.store.getStateHistory(id);
+  }
+
+  /** Tells `onFlowRunFinished` about a run this proposal wrote into a terminal state. */
+  private reportFinished({ decision, run }: TransitionOutcome<FlowRunRecord>): void {
+    const { onFlowRunFinished } = this.deps;
+    if (onFlowRunFinished === undefined || run === undefined) return;
+    // Only a write moves a run; a duplicate transition id is ACCEPTed without one.
+    const written = (decision.status === "ACCEPT" || decision.status === "REJECT") && decision.write !== undefined;
+    if (!written || !isTerminal(run.state.type)) return;
+    try {
+      onFlowRunFinished(run);
+    } catch {
+      // Reporting (metrics) must never undo or fail a transition that is already written.
+    }
   }
 
   /** The run with its large values read back from the payload store. */

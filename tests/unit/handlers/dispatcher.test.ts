@@ -109,6 +109,32 @@ describe("dispatcher function", () => {
     expect((await plane.services.flowRuns.get(runId)).state.type).toBe("PENDING");
   });
 
+  it("gives Fargate tasks a public IP when ALOFT_RUNNER_ASSIGN_PUBLIC_IP is ENABLED", async () => {
+    const runId = await dueRun("etl-fargate");
+    const dispatch = dispatcherFromEnvironment({ ...plane.env, ...RUNNER, ALOFT_RUNNER_ASSIGN_PUBLIC_IP: "ENABLED" });
+
+    const outcome = await dispatch.dispatch({ runId, messageId: randomUUID(), receiveCount: 1 });
+
+    expect(outcome.action).toBe("launched");
+    expect(ecs.commandCalls(RunTaskCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        cluster: RUNNER.ALOFT_CLUSTER_ARN,
+        taskDefinition: RUNNER.ALOFT_RUNNER_TASK_DEFINITION,
+        launchType: "FARGATE",
+        count: 1,
+        startedBy: "aloft-dispatcher",
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-aaa", "subnet-bbb"], securityGroups: ["sg-123"], assignPublicIp: "ENABLED" } },
+        overrides: { containerOverrides: [{ name: RUNNER_CONTAINER_NAME, environment: [{ name: "ALOFT_RUN_ID", value: runId }] }] },
+      },
+    ]);
+  });
+
+  it("refuses an ALOFT_RUNNER_ASSIGN_PUBLIC_IP other than ENABLED or DISABLED at startup, naming the variable", () => {
+    expect(() => dispatcherFromEnvironment({ ...plane.env, ...RUNNER, ALOFT_RUNNER_ASSIGN_PUBLIC_IP: "yes" })).toThrow(
+      'ALOFT_RUNNER_ASSIGN_PUBLIC_IP must be ENABLED or DISABLED (whether Fargate runners get a public IP), not "yes"',
+    );
+  });
+
   it("launches one runner when the same message is delivered again", async () => {
     const runId = await dueRun("etl");
     const messageId = randomUUID();
