@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSqsClient } from "../../../lambdas/adapters/lazyAwsClients.js";
 import { makeSqsClient } from "../../../lambdas/adapters/sqsClient.js";
 import { SqsWorkQueue } from "../../../lambdas/adapters/sqsWorkQueue.js";
 import { startMoto, type MotoServer } from "../../support/moto.js";
@@ -57,5 +58,37 @@ describe("SqsWorkQueue on moto", () => {
 
   it("fails when the queue does not exist", async () => {
     await expect(new SqsWorkQueue(sqs, `${moto.endpoint}/123456789012/missing-${randomUUID()}`).send({ runId: "x" })).rejects.toThrow();
+  });
+
+  it("given a client factory, makes the client on the first send and reuses it for the next ones", async () => {
+    const queueUrl = await newQueue();
+    let made = 0;
+    const queue = new SqsWorkQueue(() => {
+      made += 1;
+      return loadSqsClient({ endpoint: moto.endpoint });
+    }, queueUrl);
+    expect(made).toBe(0);
+
+    await queue.send({ runId: "first" });
+    await queue.send({ runId: "second" });
+
+    expect(made).toBe(1);
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    expect(Messages.map((message) => (JSON.parse(message.Body!) as { runId: string }).runId).sort()).toEqual(["first", "second"]);
+  });
+
+  it("makes the client again on the next send when the factory failed", async () => {
+    const queueUrl = await newQueue();
+    let attempts = 0;
+    const queue = new SqsWorkQueue(async () => {
+      attempts += 1;
+      if (attempts === 1) throw new Error("credentials are not ready");
+      return loadSqsClient({ endpoint: moto.endpoint });
+    }, queueUrl);
+
+    await expect(queue.send({ runId: "lost" })).rejects.toThrow("credentials are not ready");
+    await queue.send({ runId: "kept" });
+
+    expect(attempts).toBe(2);
   });
 });
