@@ -19,8 +19,8 @@ export interface BuiltFlowBundle {
  * Bundles an author's flows file with the local esbuild into one self-contained ES module for
  * Node 24: every import bundled, the aloft SDK and the AWS SDK included, because the runner imports
  * the bundle from its temporary folder, where no `node_modules` is in reach (Lambda or the Fargate
- * image). Minified, with an inline source map so stack traces point into the author's sources. The
- * bundle is staged as `<stagingRoot>/<bundleId>/index.mjs`.
+ * image). Minified, with an inline source map (unless `sourceMap: false`) so stack traces point into
+ * the author's sources. The bundle is staged as `<stagingRoot>/<bundleId>/index.mjs`.
  *
  * @example
  * ```ts
@@ -28,7 +28,7 @@ export interface BuiltFlowBundle {
  * // bundleId: "flows-3f2a9c…", file: "cdk.out/aloft-flow-bundles/flows-3f2a9c…/index.mjs"
  * ```
  */
-export function buildFlowBundle(entry: string, stagingRoot: string): BuiltFlowBundle {
+export function buildFlowBundle(entry: string, stagingRoot: string, options: { sourceMap?: boolean } = {}): BuiltFlowBundle {
   const entryFile = resolve(entry);
   if (!existsSync(entryFile)) throw new Error(`FlowBundle: entry ${entry} does not exist`);
   const projectRoot = nearestPackageRoot(entryFile);
@@ -49,7 +49,7 @@ export function buildFlowBundle(entry: string, stagingRoot: string): BuiltFlowBu
       mainFields: ["module", "main"],
       conditions: ["import", "node"],
       minify: true,
-      sourcemap: "inline",
+      sourcemap: options.sourceMap === false ? false : "inline",
       sourcesContent: false,
       legalComments: "none",
       logLevel: "silent",

@@ -69,6 +69,14 @@ describe("FlowBundle", () => {
     expect(buildFlowBundle(entry, join(directory, "changing-2")).bundleId).not.toBe(before);
   });
 
+  it("carries an inline source map unless sourceMap is false", () => {
+    const withMap = buildFlowBundle(entries.etl, join(directory, "with-map"));
+    const withoutMap = buildFlowBundle(entries.etl, join(directory, "without-map"), { sourceMap: false });
+    expect(readFileSync(withMap.file, "utf8")).toContain("//# sourceMappingURL=data:application/json;base64,");
+    expect(readFileSync(withoutMap.file, "utf8")).not.toContain("sourceMappingURL");
+    expect(withoutMap.bundleId).not.toBe(withMap.bundleId);
+  });
+
   it("stages a self-contained ES module that Node imports from a folder without node_modules, exporting the flow", () => {
     const staged = etl.asset.assetPath;
     const hash = createHash("sha256").update(readFileSync(join(app.outdir, staged))).digest("hex");
