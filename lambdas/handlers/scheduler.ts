@@ -5,7 +5,7 @@ import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
-import { makeSqsClient } from "../adapters/sqsClient.js";
+import { loadSqsClient } from "../adapters/lazyAwsClients.js";
 import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
 import { serviceDeps } from "../services/context.js";
 import { ServiceError } from "../services/errors.js";
@@ -59,8 +59,8 @@ export function schedulerFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
   const queueUrl = requireEnv(env, "ALOFT_WORK_QUEUE_URL", "the URL of the SQS work queue");
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
   const deps = serviceDeps(store);
-  // Every firing queues its run, so the SQS client is loaded up front, with DynamoDB's.
-  const queue = new SqsWorkQueue(tracer.captureAWSv3Client(makeSqsClient()), queueUrl);
+  // Loaded by the first firing that creates a run (not by redeliveries or paused deployments).
+  const queue = new SqsWorkQueue(async () => tracer.captureAWSv3Client(await loadSqsClient()), queueUrl);
   return new ScheduleService({ deployments: createServices(deps).deployments, queue, now: deps.now });
 }
 
