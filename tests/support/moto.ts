@@ -1,21 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "./freePort.js";
+import { ensurePythonTool } from "./pythonTool.js";
 
 /** The moto release the suites run against (moto[server], from PyPI). */
 export const MOTO_VERSION = "5.2.5";
 
-const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
-/** Under node_modules/.cache: ignored by git, and rebuilt after `npm ci` like everything else there. */
-const VENV = join(REPOSITORY, "node_modules", ".cache", `aloft-moto-venv-${MOTO_VERSION}`);
-const READY_MARKER = join(VENV, ".aloft-ready");
-const LOCK = `${VENV}.lock`;
-/** A lock older than this is from a killed installer and is taken over. */
-const STALE_LOCK_MS = 10 * 60_000;
-const INSTALL_TIMEOUT_MS = 10 * 60_000;
 const START_TIMEOUT_MS = 60_000;
 
 /** A moto server, started by `startMoto`. */
@@ -27,41 +16,16 @@ export interface MotoServer {
 }
 
 /**
- * The moto_server executable, installing moto into a cached virtual environment on first use
- * (`python3 -m venv` + pip, about a minute). Parallel test files share one install: the first
- * takes a lock folder, the others wait for it. Throws (never skips) when the install fails.
+ * The moto_server executable, installed into a cached virtual environment on first use (about a
+ * minute); throws (never skips) when the install fails.
  *
  * @example
  * ```ts
- * const executable = await ensureMotoInstalled(); // ".../node_modules/.cache/aloft-moto-venv-5.2.5/bin/moto_server"
+ * const executable = await ensureMotoInstalled();
  * ```
  */
-export async function ensureMotoInstalled(): Promise<string> {
-  const executable = join(VENV, "bin", "moto_server");
-  if (await isReady()) return executable;
-  await mkdir(dirname(VENV), { recursive: true });
-  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-  while (!(await takeLock())) {
-    if (await isReady()) return executable;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install moto into ${VENV} (lock ${LOCK})`);
-    await sleep(500);
-  }
-  try {
-    if (await isReady()) return executable;
-    await rm(VENV, { recursive: true, force: true });
-    const python = process.env.PYTHON ?? "python3";
-    await run(python, ["-m", "venv", VENV], "create a Python virtual environment (on Debian: apt-get install python3-venv)");
-    await run(
-      join(VENV, "bin", "python"),
-      ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", `moto[server]==${MOTO_VERSION}`],
-      `pip install moto[server]==${MOTO_VERSION}`,
-    );
-    if (!existsSync(executable)) throw new Error(`moto installed but ${executable} is missing`);
-    await writeFile(READY_MARKER, `${MOTO_VERSION}\n`);
-    return executable;
-  } finally {
-    await rm(LOCK, { recursive: true, force: true });
-  }
+export function ensureMotoInstalled(): Promise<string> {
+  return ensurePythonTool({ requirement: `moto[server]==${MOTO_VERSION}`, executable: "moto_server" });
 }
 
 /**
@@ -142,46 +106,8 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function isReady(): Promise<boolean> {
-  try {
-    return (await readFile(READY_MARKER, "utf8")).trim() === MOTO_VERSION;
-  } catch {
-    return false;
-  }
-}
 
-/** mkdir is atomic: whoever creates the lock folder installs. A stale lock (killed installer) is removed. */
-async function takeLock(): Promise<boolean> {
-  try {
-    await mkdir(LOCK);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    try {
-      if (Date.now() - (await stat(LOCK)).mtimeMs > STALE_LOCK_MS) await rm(LOCK, { recursive: true, force: true });
-    } catch {
-      // Released meanwhile.
-    }
-    return false;
-  }
-}
 
-async function run(command: string, args: string[], purpose: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString("utf8")).slice(-4_000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.once("error", (error) => reject(new Error(`could not ${purpose}: ${command} failed to start (${error.message})`)));
-    child.once("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`could not ${purpose}: ${command} ${args.join(" ")} exited with ${code}\n${output.trim()}`));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
