@@ -1,5 +1,10 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { awsSdk } from "./awsSdk.js";
+
+// Every function reads and writes the table on every invocation: the DynamoDB SDK loads with the module.
+const dynamoDb = awsSdk("@aws-sdk/client-dynamodb");
+const dynamoDbDocuments = awsSdk("@aws-sdk/lib-dynamodb");
 
 /** Where and as whom an AWS client talks; every field is optional and has a default. */
 export interface AwsClientOptions {
@@ -106,7 +111,7 @@ export function s3ClientConfig(options: AwsClientOptions = {}, env: NodeJS.Proce
  * ```
  */
 export function makeDynamoDbClient(options: AwsClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(awsClientConfig("dynamodb", options));
+  return new dynamoDb.DynamoDBClient(awsClientConfig("dynamodb", options));
 }
 
 /**
@@ -119,7 +124,7 @@ export function makeDynamoDbClient(options: AwsClientOptions = {}): DynamoDBClie
  * ```
  */
 export function makeDynamoDbDocumentClient(client: DynamoDBClient = makeDynamoDbClient()): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, {
+  return dynamoDbDocuments.DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
     unmarshallOptions: { wrapNumbers: false },
   });

@@ -1,5 +1,6 @@
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import { lazyClient, type ClientSource } from "./awsClients.js";
+import { awsSdk } from "./awsSdk.js";
 import type { ComputeLauncher, LaunchRequest } from "../services/ports.js";
 
 /** The runner task definition's container that receives `ALOFT_RUN_ID`. */
@@ -40,7 +41,8 @@ export class EcsComputeLauncher implements ComputeLauncher {
 
   async launch(request: LaunchRequest): Promise<void> {
     const { clusterArn, taskDefinition, subnets, securityGroup, assignPublicIp = "DISABLED" } = this.config;
-    const [client, { RunTaskCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-ecs")]);
+    const client = await this.client();
+    const { RunTaskCommand } = awsSdk("@aws-sdk/client-ecs");
     const output = await client.send(
       new RunTaskCommand({
         cluster: clusterArn,

@@ -1,5 +1,6 @@
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { lazyClient, type ClientSource } from "./awsClients.js";
+import { awsSdk } from "./awsSdk.js";
 import type { ComputeLauncher, LaunchRequest } from "../services/ports.js";
 
 /**
@@ -24,7 +25,8 @@ export class LambdaComputeLauncher implements ComputeLauncher {
   }
 
   async launch(request: LaunchRequest): Promise<void> {
-    const [client, { InvokeCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-lambda")]);
+    const client = await this.client();
+    const { InvokeCommand } = awsSdk("@aws-sdk/client-lambda");
     const output = await client.send(
       new InvokeCommand({
         FunctionName: this.functionName,

@@ -1,14 +1,15 @@
-// Each loader imports its SDK module with a dynamic import(): a bundled function keeps the module
-// external, and Node loads it on the first call rather than when the function starts. (A static
-// import, even in a module imported dynamically, would be hoisted to the bundle's top.)
+// Each loader loads its SDK package when called (see awsSdk.ts), not when the function starts. A
+// static import would not do: esbuild hoists an external import to the top of the bundle, even from
+// a module that is itself imported dynamically.
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig, s3ClientConfig, type AwsClientOptions } from "./awsClients.js";
+import { awsSdk } from "./awsSdk.js";
 
 /**
- * An S3 client made as `makeS3Client` makes it, the S3 SDK module being imported only now.
+ * An S3 client made as `makeS3Client` makes it, the S3 SDK package being loaded only now.
  *
  * @example
  * ```ts
@@ -16,12 +17,12 @@ import { awsClientConfig, s3ClientConfig, type AwsClientOptions } from "./awsCli
  * ```
  */
 export async function loadS3Client(options: AwsClientOptions = {}): Promise<S3Client> {
-  const { S3Client } = await import("@aws-sdk/client-s3");
+  const { S3Client } = awsSdk("@aws-sdk/client-s3");
   return new S3Client(s3ClientConfig(options));
 }
 
 /**
- * An SQS client made as `makeSqsClient` makes it, the SQS SDK module being imported only now.
+ * An SQS client made as `makeSqsClient` makes it, the SQS SDK package being loaded only now.
  *
  * @example
  * ```ts
@@ -29,12 +30,12 @@ export async function loadS3Client(options: AwsClientOptions = {}): Promise<S3Cl
  * ```
  */
 export async function loadSqsClient(options: AwsClientOptions = {}): Promise<SQSClient> {
-  const { SQSClient } = await import("@aws-sdk/client-sqs");
+  const { SQSClient } = awsSdk("@aws-sdk/client-sqs");
   return new SQSClient(awsClientConfig("sqs", options));
 }
 
 /**
- * A Lambda client made as `makeLambdaClient` makes it, the Lambda SDK module being imported only now.
+ * A Lambda client made as `makeLambdaClient` makes it, the Lambda SDK package being loaded only now.
  *
  * @example
  * ```ts
@@ -42,12 +43,12 @@ export async function loadSqsClient(options: AwsClientOptions = {}): Promise<SQS
  * ```
  */
 export async function loadLambdaClient(options: AwsClientOptions = {}): Promise<LambdaClient> {
-  const { LambdaClient } = await import("@aws-sdk/client-lambda");
+  const { LambdaClient } = awsSdk("@aws-sdk/client-lambda");
   return new LambdaClient(awsClientConfig("lambda", options));
 }
 
 /**
- * An ECS client made as `makeEcsClient` makes it, the ECS SDK module being imported only now.
+ * An ECS client made as `makeEcsClient` makes it, the ECS SDK package being loaded only now.
  *
  * @example
  * ```ts
@@ -55,6 +56,6 @@ export async function loadLambdaClient(options: AwsClientOptions = {}): Promise<
  * ```
  */
 export async function loadEcsClient(options: AwsClientOptions = {}): Promise<ECSClient> {
-  const { ECSClient } = await import("@aws-sdk/client-ecs");
+  const { ECSClient } = awsSdk("@aws-sdk/client-ecs");
   return new ECSClient(awsClientConfig("ecs", options));
 }

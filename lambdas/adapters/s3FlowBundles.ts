@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { lazyClient, type ClientSource } from "./awsClients.js";
+import { awsSdk } from "./awsSdk.js";
 import type { FlowBundles } from "../services/ports.js";
 
 const BUNDLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -53,7 +54,8 @@ export class S3FlowBundles implements FlowBundles {
     const path = join(folder, "index.mjs");
     if (await exists(path)) return path;
     const key = `${this.prefix}${bundleId}/index.mjs`;
-    const [client, { GetObjectCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-s3")]);
+    const client = await this.client();
+    const { GetObjectCommand } = awsSdk("@aws-sdk/client-s3");
     const output = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!output.Body) throw new Error(`flow bundle s3://${this.bucket}/${key} is empty`);
     await mkdir(folder, { recursive: true });

@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { lazyClient, type ClientSource } from "./awsClients.js";
+import { awsSdk } from "./awsSdk.js";
 import type { PayloadStore } from "../services/payloads.js";
 
 /**
@@ -24,12 +25,14 @@ export class S3PayloadStore implements PayloadStore {
   }
 
   async put(key: string, json: string): Promise<void> {
-    const [client, { PutObjectCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-s3")]);
+    const client = await this.client();
+    const { PutObjectCommand } = awsSdk("@aws-sdk/client-s3");
     await client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}`, Body: json, ContentType: "application/json" }));
   }
 
   async get(key: string): Promise<string> {
-    const [client, { GetObjectCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-s3")]);
+    const client = await this.client();
+    const { GetObjectCommand } = awsSdk("@aws-sdk/client-s3");
     const output = await client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}` }));
     if (!output.Body) throw new Error(`payload ${key} is empty`);
     return output.Body.transformToString("utf8");

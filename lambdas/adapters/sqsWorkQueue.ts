@@ -1,5 +1,6 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { lazyClient, type ClientSource } from "./awsClients.js";
+import { awsSdk } from "./awsSdk.js";
 import { MAX_QUEUE_DELAY_SECONDS, type RunMessage, type WorkQueue } from "../services/ports.js";
 
 /**
@@ -24,7 +25,8 @@ export class SqsWorkQueue implements WorkQueue {
 
   async send(message: RunMessage, options: { delaySeconds?: number } = {}): Promise<void> {
     const delay = Math.max(0, Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil(options.delaySeconds ?? 0)));
-    const [client, { SendMessageCommand }] = await Promise.all([this.client(), import("@aws-sdk/client-sqs")]);
+    const client = await this.client();
+    const { SendMessageCommand } = awsSdk("@aws-sdk/client-sqs");
     await client.send(
       new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message), ...(delay > 0 ? { DelaySeconds: delay } : {}) }),
     );
