@@ -1,27 +1,18 @@
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { handle } from "hono/aws-lambda";
 import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE } from "../adapters/environment.js";
+import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
 import { loadS3Client } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { iamAuthorizer } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { createServices } from "../services/index.js";
 import { serviceDeps } from "../services/context.js";
-import type { FlowRunRecord } from "../store/records.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "aloft-api" });
-
-/**
- * Counts a flow run that reached a terminal state through the API: `FlowRunsFinished` always, and
- * `FlowRunsFailed` too when it FAILED or CRASHED (the failure-rate alarm divides the two).
- */
-function countFinishedRun(run: FlowRunRecord): void {
-  metrics.addMetric("FlowRunsFinished", MetricUnit.Count, 1);
-  if (run.state.type === "FAILED" || run.state.type === "CRASHED") metrics.addMetric("FlowRunsFailed", MetricUnit.Count, 1);
-}
 
 /**
  * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table and
@@ -41,7 +32,7 @@ export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
   if (!bucket) throw new Error("ALOFT_PAYLOAD_BUCKET is not set: the API function needs the bucket for values over 64 KB");
   const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
   const payloads = new S3PayloadStore(() => loadS3Client(), bucket);
-  const deps = serviceDeps(store, payloads, { onFlowRunFinished: countFinishedRun });
+  const deps = serviceDeps(store, payloads, { onFlowRunFinished: countFinishedFlowRuns(metrics) });
   return createApi({ services: createServices(deps), auth: iamAuthorizer });
 }
 

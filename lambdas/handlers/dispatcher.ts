@@ -7,6 +7,7 @@ import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { EcsComputeLauncher } from "../adapters/ecsLauncher.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
+import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
 import { loadEcsClient, loadLambdaClient, loadSqsClient } from "../adapters/lazyAwsClients.js";
 import { LambdaComputeLauncher } from "../adapters/lambdaLauncher.js";
 import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
@@ -64,7 +65,7 @@ export function dispatcherFromEnvironment(env: NodeJS.ProcessEnv = process.env):
   const securityGroup = requireEnv(env, "ALOFT_RUNNER_SECURITY_GROUP", "the security group of Fargate runners");
   const assignPublicIp = publicIpSetting(env);
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
-  const deps = serviceDeps(store);
+  const deps = serviceDeps(store, undefined, { onFlowRunFinished: countFinishedFlowRuns(metrics) });
   return new DispatchService({
     store,
     flowRuns: new FlowRunService(deps),

@@ -5,6 +5,7 @@ import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
+import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
 import { loadS3Client } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { serviceDeps } from "../services/context.js";
@@ -52,7 +53,7 @@ export function mirrorFromEnvironment(env: NodeJS.ProcessEnv = process.env): Exe
   const bucket = requireEnv(env, "ALOFT_PAYLOAD_BUCKET", "the bucket for values over 64 KB");
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
   const payloads = new S3PayloadStore(async () => tracer.captureAWSv3Client(await loadS3Client()), bucket);
-  return new ExecutionMirror({ store, flowRuns: new FlowRunService(serviceDeps(store, payloads)) });
+  return new ExecutionMirror({ store, flowRuns: new FlowRunService(serviceDeps(store, payloads, { onFlowRunFinished: countFinishedFlowRuns(metrics) })) });
 }
 
 let mirror: ExecutionMirror | undefined;

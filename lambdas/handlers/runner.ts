@@ -9,6 +9,7 @@ import * as z from "zod/mini";
 import { FileCacheStore } from "../../sdk/engine/cache.js";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
+import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
 import { S3FlowBundles } from "../adapters/s3FlowBundles.js";
 import { lazyClient } from "../adapters/awsClients.js";
 import { loadS3Client } from "../adapters/lazyAwsClients.js";
@@ -48,7 +49,7 @@ export function runnerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Bun
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
   // One S3 client for payloads and bundles, made by whichever needs it first.
   const s3 = lazyClient(async () => tracer.captureAWSv3Client(await loadS3Client()));
-  const services = createServices(serviceDeps(store, new S3PayloadStore(s3, bucket)));
+  const services = createServices(serviceDeps(store, new S3PayloadStore(s3, bucket), { onFlowRunFinished: countFinishedFlowRuns(metrics) }));
   const scratch = join(tmpdir(), "aloft");
   return new BundleRunService({
     services,
