@@ -9,7 +9,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE, serviceName } from "./handlerFunction.js";
+import { METRICS_NAMESPACE, serviceName, type HandlerName } from "./handlerFunction.js";
 
 /** Options for {@link Monitoring}. */
 export interface MonitoringProps {
@@ -97,14 +97,31 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const flowMetric = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: serviceName("api") }, statistic: "Sum", period: Duration.minutes(15) });
+    // Runs finish where their last state is written: through the API, in the runner, by the mirror
+    // (Step Functions) or the dispatcher. Each publishes under its own service; the rate sums them.
+    const FINISHING: HandlerName[] = ["api", "runner", "mirror", "dispatcher"];
+    const flowMetricOf = (metricName: string, handler: HandlerName) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: serviceName(handler) }, statistic: "Sum", period: Duration.minutes(15) });
+    const sumOf = (prefix: string) => FINISHING.map((handler) => `FILL(${prefix}_${handler}, 0)`).join(" + ");
+    const usingMetrics = Object.fromEntries(
+      FINISHING.flatMap((handler) => [
+        [`failed_${handler}`, flowMetricOf("FlowRunsFailed", handler)],
+        [`finished_${handler}`, flowMetricOf("FlowRunsFinished", handler)],
+      ]),
+    );
     const failureRate = new cloudwatch.MathExpression({
-      expression: "IF(finished > 0, 100 * failed / finished, 0)",
-      usingMetrics: { failed: flowMetric("FlowRunsFailed"), finished: flowMetric("FlowRunsFinished") },
+      expression: `IF((${sumOf("finished")}) > 0, 100 * (${sumOf("failed")}) / (${sumOf("finished")}), 0)`,
+      usingMetrics,
       label: "Failed flow runs (% of finished)",
       period: Duration.minutes(15),
     });
+    const flowMetric = (metricName: string) =>
+      new cloudwatch.MathExpression({
+        expression: FINISHING.map((handler) => `FILL(${metricName === "FlowRunsFailed" ? "failed" : "finished"}_${handler}, 0)`).join(" + "),
+        usingMetrics,
+        label: metricName,
+        period: Duration.minutes(15),
+      });
     alarm("FlowRunFailureRateAlarm", {
       alarmDescription: `More than ${props.failureRatePercent}% of the flow runs that finished in 15 minutes failed`,
       metric: failureRate,

@@ -61,18 +61,25 @@ describe("monitoring", () => {
     expect(matching).toHaveLength(1);
   });
 
-  it("alarms on the failed share of finished flow runs with a metric math expression over the API's Aloft metrics", () => {
+  it("alarms on the failed share of the flow runs that finished anywhere: API, runner, mirror and dispatcher", () => {
     const matching = alarms().filter((alarm) => alarm.Properties.Metrics?.some((metric) => metric.Expression !== undefined));
     expect(matching).toHaveLength(1);
     const alarm = matching[0]!;
     expect(alarm.Properties.Threshold).toBe(25);
     const expression = alarm.Properties.Metrics?.find((metric) => metric.Expression !== undefined);
-    expect(expression?.Expression).toBe("IF(finished > 0, 100 * failed / finished, 0)");
+    const finished = "FILL(finished_api, 0) + FILL(finished_runner, 0) + FILL(finished_mirror, 0) + FILL(finished_dispatcher, 0)";
+    const failed = "FILL(failed_api, 0) + FILL(failed_runner, 0) + FILL(failed_mirror, 0) + FILL(failed_dispatcher, 0)";
+    expect(expression?.Expression).toBe(`IF((${finished}) > 0, 100 * (${failed}) / (${finished}), 0)`);
     const inputs = Object.fromEntries((alarm.Properties.Metrics ?? []).filter((metric) => metric.MetricStat).map((metric) => [metric.Id, metric.MetricStat!.Metric]));
-    expect(inputs).toEqual({
-      failed: { Namespace: "Aloft", MetricName: "FlowRunsFailed", Dimensions: [{ Name: "service", Value: "aloft-api" }] },
-      finished: { Namespace: "Aloft", MetricName: "FlowRunsFinished", Dimensions: [{ Name: "service", Value: "aloft-api" }] },
-    });
+    const metric = (name: string, service: string) => ({ Namespace: "Aloft", MetricName: name, Dimensions: [{ Name: "service", Value: `aloft-${service}` }] });
+    expect(inputs).toEqual(
+      Object.fromEntries(
+        ["api", "runner", "mirror", "dispatcher"].flatMap((service) => [
+          [`failed_${service}`, metric("FlowRunsFailed", service)],
+          [`finished_${service}`, metric("FlowRunsFinished", service)],
+        ]),
+      ),
+    );
   });
 
   it("subscribes the alarm e-mail address to the topic, and no one when none is given", () => {
