@@ -41,7 +41,8 @@ describe("a local flow run connected to the control plane", () => {
     expect(stored.entrypoint).toBe(new URL(import.meta.url).pathname);
     expect((await client.flowRuns.history(run.id)).map((entry) => entry.state.name)).toEqual(["Pending", "Running", "Completed"]);
 
-    const taskRuns = (await client.flowRuns.taskRuns(run.id)).items;
+    // Task runs are created concurrently, so creation order is not call order: compare by name.
+    const taskRuns = (await client.flowRuns.taskRuns(run.id)).items.sort((a, b) => a.name.localeCompare(b.name));
     expect(taskRuns.map((t) => [t.name, t.state.name, t.attempts, t.mapIndex])).toEqual([
       ["rec-square-0", "Completed", 1, 0],
       ["rec-square-1", "Completed", 1, 1],
