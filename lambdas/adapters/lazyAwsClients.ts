@@ -4,6 +4,7 @@
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig, s3ClientConfig, type AwsClientOptions } from "./awsClients.js";
 import { awsSdk } from "./awsSdk.js";
@@ -58,4 +59,18 @@ export async function loadLambdaClient(options: AwsClientOptions = {}): Promise<
 export async function loadEcsClient(options: AwsClientOptions = {}): Promise<ECSClient> {
   const { ECSClient } = awsSdk("@aws-sdk/client-ecs");
   return new ECSClient(awsClientConfig("ecs", options));
+}
+
+/**
+ * A Secrets Manager client (endpoint override `AWS_ENDPOINT_URL_SECRETS_MANAGER`), the Secrets
+ * Manager SDK package being loaded only now.
+ *
+ * @example
+ * ```ts
+ * const secret = cachedSecretString(() => loadSecretsManagerClient(), secretArn);
+ * ```
+ */
+export async function loadSecretsManagerClient(options: AwsClientOptions = {}): Promise<SecretsManagerClient> {
+  const { SecretsManagerClient } = awsSdk("@aws-sdk/client-secrets-manager");
+  return new SecretsManagerClient(awsClientConfig("secrets-manager", options));
 }

@@ -4,8 +4,9 @@ import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE } from "../adapters/environment.js";
 import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
-import { loadS3Client } from "../adapters/lazyAwsClients.js";
+import { loadS3Client, loadSecretsManagerClient } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
+import { cachedSecretString } from "../adapters/secretsManagerSecret.js";
 import { iamAuthorizer } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { createServices } from "../services/index.js";
@@ -17,12 +18,14 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "aloft-
 /**
  * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table and
  * `ALOFT_PAYLOAD_BUCKET` the S3 bucket for large values (its client is loaded by the first such
- * value); API Gateway's IAM authorizer authenticates callers. Flow runs that finish through the
+ * value); API Gateway's IAM authorizer authenticates callers. `ALOFT_WEBHOOK_SECRET_ARN` names the
+ * Secrets Manager secret webhook senders sign with (unset: no webhook route): read by the first webhook request (and its SDK
+ * package loaded then), kept for the execution environment. Flow runs that finish through the
  * API are counted in the `FlowRunsFinished` and `FlowRunsFailed` metrics.
  *
  * @example
  * ```ts
- * const app = apiFromEnvironment({ ALOFT_TABLE_NAME: "aloft", ALOFT_PAYLOAD_BUCKET: "aloft-payloads" });
+ * const app = apiFromEnvironment({ ALOFT_TABLE_NAME: "aloft", ALOFT_PAYLOAD_BUCKET: "aloft-payloads", ALOFT_WEBHOOK_SECRET_ARN: secretArn });
  * ```
  */
 export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
@@ -30,10 +33,13 @@ export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
   if (!tableName) throw new Error("ALOFT_TABLE_NAME is not set: the API function needs the name of its DynamoDB table");
   const bucket = env.ALOFT_PAYLOAD_BUCKET;
   if (!bucket) throw new Error("ALOFT_PAYLOAD_BUCKET is not set: the API function needs the bucket for values over 64 KB");
+  const webhookSecretArn = env.ALOFT_WEBHOOK_SECRET_ARN;
   const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
   const payloads = new S3PayloadStore(() => loadS3Client(), bucket);
   const deps = serviceDeps(store, payloads, { onFlowRunFinished: countFinishedFlowRuns(metrics) });
-  return createApi({ services: createServices(deps), auth: iamAuthorizer });
+  // Without a secret there is no webhook route (404): nothing could verify a sender.
+  const webhookSecret = webhookSecretArn ? { webhookSecret: cachedSecretString(() => loadSecretsManagerClient(), webhookSecretArn) } : {};
+  return createApi({ services: createServices(deps), auth: iamAuthorizer, ...webhookSecret });
 }
 
 let app: Hono | undefined;

@@ -13,6 +13,7 @@ import { concurrencyLimitRoutes } from "./routes/concurrencyLimits.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { flowRunRoutes } from "./routes/flowRuns.js";
 import { taskRunRoutes } from "./routes/taskRuns.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 
 /** Requests larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -25,6 +26,11 @@ export interface ApiOptions {
   version?: string;
   /** Where unexpected errors are logged (with the request id); stderr as JSON by default. */
   logError?: (entry: { requestId: string; method: string; path: string; error: unknown }) => void;
+  /**
+   * The HMAC key webhook senders sign with. With it, `POST /v1/webhooks/:name` creates runs from
+   * signed requests; without it, there is no webhook route (404).
+   */
+  webhookSecret?: () => Promise<string>;
 }
 
 /**
@@ -80,6 +86,7 @@ export function createApi(options: ApiOptions): Hono {
   taskRunRoutes(app, registry, services);
   deploymentRoutes(app, registry, services);
   concurrencyLimitRoutes(app, registry, services, now);
+  if (options.webhookSecret) webhookRoutes(app, registry, services, options.webhookSecret);
 
   app.notFound((c) => {
     const allowed = registry.filter((spec) => pathMatches(spec.path, c.req.path)).map((spec) => spec.method.toUpperCase());

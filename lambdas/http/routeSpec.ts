@@ -102,13 +102,18 @@ async function readJson(c: Context): Promise<unknown> {
 }
 
 /**
- * The first part of a parsed JSON body that DynamoDB could not store: nesting deeper than 32 levels,
- * or a number outside what it keeps (magnitudes below 1e-130; the document client refuses integers
- * beyond Number.MAX_SAFE_INTEGER, which it could not keep exactly). Iterative, so no body can exhaust
- * the stack.
+ * The first part of a parsed JSON body that DynamoDB could not store: nesting deeper than 32 levels
+ * (counting `depth` levels the value will be stored under), or a number outside what it keeps
+ * (magnitudes below 1e-130; the document client refuses integers beyond Number.MAX_SAFE_INTEGER,
+ * which it could not keep exactly). Iterative, so no body can exhaust the stack.
+ *
+ * @example
+ * ```ts
+ * unstorableField(JSON.parse(text), 2); // undefined, or { field: "body.a.b", message: "..." }
+ * ```
  */
-function unstorableField(root: unknown): FieldProblem | undefined {
-  const pending: Array<[unknown, number, string]> = [[root, 0, "body"]];
+export function unstorableField(root: unknown, depth = 0): FieldProblem | undefined {
+  const pending: Array<[unknown, number, string]> = [[root, depth, "body"]];
   while (pending.length > 0) {
     const [value, depth, field] = pending.pop()!;
     if (typeof value === "number" && value !== 0 && (Math.abs(value) < 1e-130 || Math.abs(value) > Number.MAX_SAFE_INTEGER)) {

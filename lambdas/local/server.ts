@@ -38,6 +38,8 @@ export interface LocalServer {
   url: string;
   dataDir: string;
   tokenFile: string;
+  /** `<data dir>/webhook-secret`: the HMAC key webhook senders sign `POST /v1/webhooks/:name` with. */
+  webhookSecretFile: string;
   /** Stops accepting requests, finishes the ones in flight, and closes the database. */
   close(): Promise<void>;
 }
@@ -45,8 +47,8 @@ export interface LocalServer {
 /**
  * Starts the local control plane: dynalite on disk under `<data dir>/dynamodb`, the same services
  * and API the Lambda functions run, on http://127.0.0.1:4200, with a bearer token in
- * `<data dir>/token` (mode 0600; kept across restarts) and `<data dir>/server.json` naming the URL
- * so clients find it.
+ * `<data dir>/token` (mode 0600; kept across restarts), a webhook signing key in
+ * `<data dir>/webhook-secret` (likewise) and `<data dir>/server.json` naming the URL so clients find it.
  *
  * @example
  * ```ts
@@ -63,6 +65,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const releaseLock = await lockDataDir(join(dataDir, "server.lock"));
   const token = await ensureToken(join(dataDir, "token"));
+  const webhookSecret = await ensureToken(join(dataDir, "webhook-secret"));
 
   let database: DynaliteServer;
   try {
@@ -77,7 +80,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   // This process is the table's only writer (the data dir is locked), so runs can be cached safely.
   const store = new CachingStore(new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME }));
   const payloads = new LocalPayloadStore(join(dataDir, "payloads"));
-  const app = createApi({ services: createServices(serviceDeps(store, payloads)), auth: bearerToken(token), ...(options.logError ? { logError: options.logError } : {}) });
+  const app = createApi({ services: createServices(serviceDeps(store, payloads)), auth: bearerToken(token), webhookSecret: () => Promise.resolve(webhookSecret), ...(options.logError ? { logError: options.logError } : {}) });
 
   const host = options.host ?? "127.0.0.1";
   const http = await listen(app.fetch, options.port ?? 4200, host);
@@ -96,6 +99,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     url,
     dataDir,
     tokenFile: join(dataDir, "token"),
+    webhookSecretFile: join(dataDir, "webhook-secret"),
     close: () =>
       (closing ??= (async () => {
         clearInterval(sweep);
@@ -138,7 +142,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Reads the token file, or creates it with a new random token (mode 0600). */
+/** Reads a secret file (the token, the webhook key), or creates it with a new random value (mode 0600). */
 async function ensureToken(file: string): Promise<string> {
   try {
     const existing = (await readFile(file, "utf8")).trim();

@@ -16,6 +16,8 @@ export interface TestControlPlane {
   store: DynamoDbStore;
   services: Services;
   token: string;
+  /** The key `POST /v1/webhooks/:name` checks signatures with. */
+  webhookSecret: string;
   /** `app.request` with the token and JSON body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   dispose(): Promise<void>;
@@ -40,12 +42,14 @@ export async function startTestControlPlane(options: { now?: () => number; paylo
   if (options.now) deps.now = options.now;
   const services = createServices(deps);
   const token = randomUUID();
-  const app = createApi({ services, auth: bearerToken(token), now: deps.now, logError: () => {} });
+  const webhookSecret = randomUUID();
+  const app = createApi({ services, auth: bearerToken(token), now: deps.now, logError: () => {}, webhookSecret: () => Promise.resolve(webhookSecret) });
   return {
     app,
     store,
     services,
     token,
+    webhookSecret,
     call: (method, path, body, headers = {}) =>
       Promise.resolve(
         app.request(path, {

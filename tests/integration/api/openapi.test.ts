@@ -57,6 +57,7 @@ const EXPECTED_ROUTES = [
   "post /v1/concurrency-limits/{tag}/leases",
   "post /v1/concurrency-limits/{tag}/leases/{leaseId}/renew",
   "delete /v1/concurrency-limits/{tag}/leases/{leaseId}",
+  "post /v1/webhooks/{name}",
 ];
 
 let cp: TestControlPlane;
@@ -152,11 +153,12 @@ describe("GET /openapi.json", () => {
     expect(operation("delete", "/v1/deployments/{id}").responses["204"]).toEqual({ description: "No content" });
   });
 
-  it("requires credentials everywhere but /health, which has security: []", () => {
+  it("requires credentials everywhere but /health and webhooks (signed instead), which have security: []", () => {
     expect(document.security).toEqual([{ bearer: [] }, { sigv4: [] }]);
     expect(Object.keys(document.components.securitySchemes).sort()).toEqual(["bearer", "sigv4"]);
     expect(operation("get", "/health").security).toEqual([]);
-    expect(operations().filter(([, op]) => op.security !== undefined).map(([key]) => key)).toEqual(["get /health"]);
+    expect(operation("post", "/v1/webhooks/{name}").security).toEqual([]);
+    expect(operations().filter(([, op]) => op.security !== undefined).map(([key]) => key).sort()).toEqual(["get /health", "post /v1/webhooks/{name}"]);
   });
 
   it("needs credentials itself", async () => {
