@@ -110,6 +110,23 @@ export class AloftControlPlane extends Construct {
       environment: runnerEnvironment,
     });
 
+    const secretsKey = new kms.Key(this, "SecretsKey", {
+      description: "Aloft: encrypts webhook signing keys",
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    this.webhookSigningKey = new secretsmanager.Secret(this, "WebhookSigningKey", {
+      description: "Aloft: HMAC key webhook senders sign requests with",
+      encryptionKey: secretsKey,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy,
+    });
+    acknowledge(
+      this.webhookSigningKey,
+      "AwsSolutions-SMG4",
+      "A webhook signing key is shared with the sending system; rotating it is a coordinated change (new key in the sender first), not an automatic rotation.",
+    );
+
     const make = (handler: HandlerName, description: string, timeout: Duration, memorySize: number, environment: Record<string, string>) =>
       new HandlerFunction(this, `${handler[0]!.toUpperCase()}${handler.slice(1)}Function`, {
         handler,
@@ -125,6 +142,7 @@ export class AloftControlPlane extends Construct {
     const api = make("api", "Aloft API (HTTP API, payload format 2.0)", Duration.seconds(29), 1024, {
       ALOFT_TABLE_NAME: table.tableName,
       ALOFT_PAYLOAD_BUCKET: bucket.bucketName,
+      ALOFT_WEBHOOK_SECRET_ARN: this.webhookSigningKey.secretArn,
     });
     const scheduler = make("scheduler", "Aloft scheduler: creates the scheduled flow runs", Duration.seconds(30), 512, {
       ALOFT_TABLE_NAME: table.tableName,
@@ -163,6 +181,8 @@ export class AloftControlPlane extends Construct {
     runState(api, [...RUN_STATE_ACTIONS, "dynamodb:BatchGetItem", "dynamodb:DeleteItem"].sort());
     api.allow(["s3:GetObject", "s3:PutObject"], [payloads], payloadReason);
     api.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
+    // The webhook route verifies signatures with this key (GetSecretValue on exactly this secret, kms:Decrypt via Secrets Manager).
+    this.webhookSigningKey.grantRead(api.function);
 
     runState(scheduler, RUN_STATE_ACTIONS);
     scheduler.allow(["sqs:SendMessage"], [workQueue.queueArn]);
@@ -230,23 +250,6 @@ export class AloftControlPlane extends Construct {
     this.apiUrl = this.httpApi.url;
 
     this.stepFunctions = new StepFunctionsSupport(this, "StepFunctions", { stage, logRetention, removalPolicy });
-
-    const secretsKey = new kms.Key(this, "SecretsKey", {
-      description: "Aloft: encrypts webhook signing keys",
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    this.webhookSigningKey = new secretsmanager.Secret(this, "WebhookSigningKey", {
-      description: "Aloft: HMAC key webhook senders sign requests with",
-      encryptionKey: secretsKey,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy,
-    });
-    acknowledge(
-      this.webhookSigningKey,
-      "AwsSolutions-SMG4",
-      "A webhook signing key is shared with the sending system; rotating it is a coordinated change (new key in the sender first), not an automatic rotation.",
-    );
 
     this.monitoring = new Monitoring(this, "Monitoring", {
       stage,

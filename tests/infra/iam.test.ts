@@ -32,7 +32,7 @@ describe("least-privilege IAM", () => {
     statementsOfRole(synthesized.template, synthesized.logicalId(synthesized.controlPlane.functions[name].role));
   const itemActions = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"];
 
-  it("lets the API function read and write run state (never Scan), payloads under payloads/, and use the table and bucket keys", () => {
+  it("lets the API function read and write run state (never Scan), payloads under payloads/, use the table and bucket keys, and read the webhook signing key", () => {
     const { table, indexes, payloads, keys } = shared();
     expect(statementsOf("api")).toEqual(
       expectedStatements([
@@ -41,8 +41,29 @@ describe("least-privilege IAM", () => {
         indexes,
         payloads,
         keys("table", "bucket"),
+        { actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: [synthesized.ref(synthesized.controlPlane.webhookSigningKey)] },
       ]),
     );
+  });
+
+  it("lets only the API function decrypt the webhook signing key, and only through Secrets Manager", () => {
+    const { template, controlPlane, getAtt, logicalId } = synthesized;
+    const key = controlPlane.webhookSigningKey.encryptionKey!;
+    const policy = (template.findResources("AWS::KMS::Key")[logicalId(key)] as { Properties: { KeyPolicy: { Statement: Array<Record<string, unknown>> } } }).Properties.KeyPolicy;
+    // Statements naming a principal other than the account itself (a role, by its ARN).
+    const decrypters = policy.Statement.filter((statement) => JSON.stringify(statement.Principal).includes("Fn::GetAtt"));
+    expect(decrypters).toEqual([
+      {
+        Action: "kms:Decrypt",
+        Condition: { StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } } },
+        Effect: "Allow",
+        Principal: { AWS: getAtt(controlPlane.functions.api.role, "Arn") },
+        Resource: "*",
+      },
+    ]);
+    for (const name of ["scheduler", "dispatcher", "monitor", "mirror", "runner"] as const) {
+      expect(JSON.stringify(statementsOf(name))).not.toContain("secretsmanager");
+    }
   });
 
   it("lets the scheduler function write run state and send to the work queue, and nothing else", () => {

@@ -37,12 +37,12 @@ describe("functions", () => {
     }
   });
 
-  it("reference their table, bucket and queue through the environment", () => {
+  it("reference their table, bucket, queue and (the API) the webhook signing key through the environment", () => {
     const { controlPlane, ref } = synthesized;
     const table = ref(controlPlane.data.table);
     const bucket = ref(controlPlane.data.bucket);
     const queueUrl = ref(controlPlane.messaging.workQueue);
-    expect(environmentOf("api")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_PAYLOAD_BUCKET: bucket });
+    expect(environmentOf("api")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_PAYLOAD_BUCKET: bucket, ALOFT_WEBHOOK_SECRET_ARN: ref(controlPlane.webhookSigningKey) });
     expect(environmentOf("scheduler")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_WORK_QUEUE_URL: queueUrl });
     expect(environmentOf("monitor")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_WORK_QUEUE_URL: queueUrl });
     expect(environmentOf("mirror")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_PAYLOAD_BUCKET: bucket });
@@ -50,7 +50,7 @@ describe("functions", () => {
     for (const name of ["api", "scheduler", "monitor", "mirror", "runner"] as const) {
       expect(Object.keys(environmentOf(name)).filter((key) => key.startsWith("ALOFT_")).sort()).toEqual(
         {
-          api: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME"],
+          api: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WEBHOOK_SECRET_ARN"],
           scheduler: ["ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
           monitor: ["ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
           mirror: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME"],
