@@ -28,7 +28,7 @@ export function addServerCommand(program: Command): Command {
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
-      process.stdout.write(`Aloft server on ${running.url}\n  data:  ${running.dataDir}\n  token: ${running.tokenFile}\nPress Ctrl-C to stop.\n`);
+      process.stdout.write(`Aloft server on ${running.url}\n  data:  ${running.dataDir}\n  token: ${running.tokenFile}\n  webhook key: ${running.webhookSecretFile}\nPress Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
