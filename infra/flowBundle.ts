@@ -13,7 +13,7 @@ import { isDevStage, type AloftControlPlane } from "./controlPlane.js";
 import { acknowledge } from "./acknowledgements.js";
 import { BUNDLE_PREFIX } from "./dataStores.js";
 import { buildFlowBundle } from "./flowBundleBuild.js";
-import { acknowledgeWildcards, packageRoot } from "./handlerFunction.js";
+import { LAMBDA_BUNDLING, acknowledgeWildcards, packageRoot } from "./handlerFunction.js";
 
 /** One deployment a {@link FlowBundle} creates, or moves to its bundle on every deploy. */
 export interface FlowBundleDeployment {
@@ -143,17 +143,7 @@ export class FlowBundle extends Construct {
         ALOFT_BUNDLE_PREFIX: BUNDLE_PREFIX,
         NODE_OPTIONS: "--enable-source-maps",
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: "node24",
-        mainFields: ["module", "main"],
-        banner: "import { createRequire as __aloftCreateRequire } from 'node:module'; const require = __aloftCreateRequire(import.meta.url);",
-        externalModules: ["@aws-sdk/*"],
-        forceDockerBundling: false,
-        logLevel: nodejs.LogLevel.ERROR,
-      },
+      bundling: LAMBDA_BUNDLING,
     });
 
     const provider = new cr.Provider(this, "RegistrationProvider", {

@@ -20,6 +20,24 @@ export function serviceName(handler: HandlerName): string {
   return `aloft-${handler}`;
 }
 
+/**
+ * How every Aloft Lambda function is bundled: the local esbuild (never Docker), minified ESM for
+ * Node 24 with source maps, the AWS SDK v3 left to the runtime.
+ */
+export const LAMBDA_BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  minify: true,
+  sourceMap: true,
+  target: "node24",
+  mainFields: ["module", "main"],
+  // CommonJS dependencies bundled into ESM still call require().
+  banner: "import { createRequire as __aloftCreateRequire } from 'node:module'; const require = __aloftCreateRequire(import.meta.url);",
+  // The Node 24 runtime ships AWS SDK v3; everything else is bundled.
+  externalModules: ["@aws-sdk/*"],
+  forceDockerBundling: false,
+  logLevel: nodejs.LogLevel.ERROR,
+};
+
 /** Options for {@link HandlerFunction}. */
 export interface HandlerFunctionProps {
   handler: HandlerName;
@@ -81,19 +99,7 @@ export class HandlerFunction extends Construct {
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: "node24",
-        mainFields: ["module", "main"],
-        // CommonJS dependencies bundled into ESM still call require().
-        banner: "import { createRequire as __aloftCreateRequire } from 'node:module'; const require = __aloftCreateRequire(import.meta.url);",
-        // The Node 24 runtime ships AWS SDK v3; everything else is bundled.
-        externalModules: ["@aws-sdk/*"],
-        forceDockerBundling: false,
-        logLevel: nodejs.LogLevel.ERROR,
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     // The X-Ray statement CDK adds for active tracing.
     acknowledge(this.role, "AwsSolutions-IAM5", "X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.", "Resource::*");

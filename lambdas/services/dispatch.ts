@@ -72,7 +72,7 @@ export class DispatchService {
   ) {}
 
   async dispatch(delivery: Delivery): Promise<DispatchOutcome> {
-    const { store, flowRuns, queue } = this.deps;
+    const { store, queue } = this.deps;
     const run = await store.getFlowRun(delivery.runId);
     if (!run) return { action: "skipped", reason: `flow run ${delivery.runId} does not exist` };
     // Only a SCHEDULED run can be claimed: anything else was claimed already, or cancelled.

@@ -249,8 +249,12 @@ export class DynamoDbStore implements Store {
   }
 
   async listTaskRuns(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<TaskRunRecord>> {
+    return this.pageOfGsi1Partition<TaskRunRecord>(partitions.taskRuns(flowRunId), page, true);
+  }
+
+  /** One page of a GSI1 partition, in sort-key order (`forward`) or reverse, resuming at the cursor. */
+  private async pageOfGsi1Partition<T>(partition: string, page: { limit: number; cursor?: string }, forward: boolean): Promise<Page<T>> {
     assertPageLimit(page.limit);
-    const partition = partitions.taskRuns(flowRunId);
     const attributes = keyAttributes("GSI1");
     const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partition });
     const input: QueryCommandInput = {
@@ -258,10 +262,10 @@ export class DynamoDbStore implements Store {
       IndexName: "GSI1",
       KeyConditionExpression: "GSI1PK = :pk",
       ExpressionAttributeValues: { ":pk": partition },
-      ScanIndexForward: true,
+      ScanIndexForward: forward,
       Limit: page.limit + 1,
     };
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<TaskRunRecord>), page.limit);
+    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<T>), page.limit);
   }
 
   async transitionTaskRun(id: string, expectedVersion: number, state: State, patch: TransitionPatch = {}): Promise<TaskRunRecord> {
@@ -341,19 +345,7 @@ export class DynamoDbStore implements Store {
   }
 
   async listArtifactsByKey(key: string, page: { limit: number; cursor?: string }): Promise<Page<ArtifactRecord>> {
-    assertPageLimit(page.limit);
-    const partition = partitions.artifacts(key);
-    const attributes = keyAttributes("GSI1");
-    const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partition });
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": partition },
-      ScanIndexForward: false,
-      Limit: page.limit + 1,
-    };
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<ArtifactRecord>), page.limit);
+    return this.pageOfGsi1Partition<ArtifactRecord>(partitions.artifacts(key), page, false);
   }
 
   // ---------------------------------------------------------------- journal
