@@ -6,7 +6,7 @@ import type { FlowRunService } from "./flowRuns.js";
 
 /** `POST /v1/deployments`, validated: a deployment's own fields, most of them optional. */
 export type CreateDeploymentInput = Pick<DeploymentRecord, "name" | "flowName"> &
-  Partial<Pick<DeploymentRecord, "entrypoint" | "bundleId" | "version" | "description" | "parameters" | "parameterSchema" | "tags" | "workPool" | "engine" | "paused">>;
+  Partial<Pick<DeploymentRecord, "entrypoint" | "bundleId" | "version" | "description" | "parameters" | "parameterSchema" | "tags" | "workPool" | "engine" | "stateMachineArn" | "paused">>;
 
 /** `PATCH /v1/deployments/{id}`, validated. */
 export type UpdateDeploymentInput = Partial<Omit<CreateDeploymentInput, "name">>;
@@ -41,7 +41,7 @@ export class DeploymentService {
       createdAt: at,
       updatedAt: at,
     };
-    for (const key of ["entrypoint", "bundleId", "version", "description", "parameterSchema", "workPool"] as const) {
+    for (const key of ["entrypoint", "bundleId", "version", "description", "parameterSchema", "workPool", "stateMachineArn"] as const) {
       if (input[key] !== undefined) (deployment as unknown as Record<string, unknown>)[key] = input[key];
     }
     try {

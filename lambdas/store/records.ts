@@ -124,6 +124,8 @@ export interface DeploymentRecord {
   tags: string[];
   workPool?: string;
   engine: "durable" | "step-functions";
+  /** The state machine runs of a "step-functions" deployment execute in (set by the CDK FlowBundle). */
+  stateMachineArn?: string;
   paused: boolean;
   /** Optimistic-locking counter for updates. */
   revision: number;

@@ -191,6 +191,7 @@ export const DeploymentSchema = z.object({
   tags: z.array(z.string()),
   workPool: z.string().optional(),
   engine: z.enum(["durable", "step-functions"]),
+  stateMachineArn: z.string().optional(),
   paused: z.boolean(),
   revision: z.number().int(),
   createdAt: z.string(),
@@ -212,6 +213,11 @@ const deploymentFields = {
   tags: z.array(tag).max(50).optional(),
   workPool: name.optional(),
   engine: z.enum(["durable", "step-functions"]).optional(),
+  stateMachineArn: z
+    .string()
+    .max(256)
+    .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, "a Step Functions state machine ARN")
+    .optional(),
   paused: z.boolean().optional(),
 };
 
