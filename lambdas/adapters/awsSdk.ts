@@ -9,6 +9,7 @@ export interface AwsSdkPackages {
   "@aws-sdk/client-lambda": typeof import("@aws-sdk/client-lambda");
   "@aws-sdk/client-ecs": typeof import("@aws-sdk/client-ecs");
   "@aws-sdk/client-secrets-manager": typeof import("@aws-sdk/client-secrets-manager");
+  "@aws-sdk/client-sfn": typeof import("@aws-sdk/client-sfn");
 }
 
 // The SDK's packages are CommonJS under Node. An `import` of one makes Node's ES module loader scan
