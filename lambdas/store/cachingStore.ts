@@ -10,6 +10,7 @@ import type {
   Page,
   StateHistoryRecord,
   TaskRunRecord,
+  WorkPoolRecord,
 } from "./records.js";
 import type { FlowRunFilter, Store, TransitionPatch } from "./store.js";
 
@@ -185,6 +186,22 @@ export class CachingStore implements Store {
 
   deleteDeployment(name: string): Promise<boolean> {
     return this.inner.deleteDeployment(name);
+  }
+
+  createWorkPool(pool: WorkPoolRecord): Promise<WorkPoolRecord> {
+    return this.inner.createWorkPool(pool);
+  }
+
+  getWorkPool(name: string): Promise<WorkPoolRecord | undefined> {
+    return this.inner.getWorkPool(name);
+  }
+
+  listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>> {
+    return this.inner.listWorkPools(page);
+  }
+
+  updateWorkPool(pool: WorkPoolRecord, expectedRevision: number): Promise<WorkPoolRecord> {
+    return this.inner.updateWorkPool(pool, expectedRevision);
   }
 
   sweepExpired(now: Date): Promise<number> {

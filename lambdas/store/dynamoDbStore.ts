@@ -39,6 +39,7 @@ import type {
   Page,
   StateHistoryRecord,
   TaskRunRecord,
+  WorkPoolRecord,
 } from "./records.js";
 import {
   AlreadyExistsError,
@@ -535,29 +536,45 @@ export class DynamoDbStore implements Store {
 
   async updateDeployment(deployment: DeploymentRecord, expectedRevision: number): Promise<DeploymentRecord> {
     const updated: DeploymentRecord = { ...deployment, revision: expectedRevision + 1 };
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: sized(deploymentItem(updated), "deployment", deployment.name),
-          ConditionExpression: "attribute_exists(PK) AND #revision = :expected",
-          ExpressionAttributeNames: { "#revision": "revision" },
-          ExpressionAttributeValues: { ":expected": expectedRevision },
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      if (!hasItem(error) && (await this.getItem(keys.deployment(deployment.name))) === undefined) {
-        throw new NotFoundError("deployment", deployment.name);
-      }
-      throw new VersionConflictError("deployment", deployment.name, expectedRevision);
-    }
+    await this.putRevision(deploymentItem(updated), expectedRevision, "deployment", deployment.name);
     return updated;
   }
 
   async deleteDeployment(name: string): Promise<boolean> {
     return this.deleteItem(keys.deployment(name));
+  }
+
+  // ---------------------------------------------------------------- work pools
+
+  async createWorkPool(pool: WorkPoolRecord): Promise<WorkPoolRecord> {
+    const created = await this.conditionalPut(workPoolItem(pool), "attribute_not_exists(PK)", undefined, "work pool", pool.name);
+    if (!created) throw new AlreadyExistsError("work pool", pool.name);
+    return pool;
+  }
+
+  async getWorkPool(name: string): Promise<WorkPoolRecord | undefined> {
+    const item = await this.getItem(keys.workPool(name));
+    return item === undefined ? undefined : recordOf<WorkPoolRecord>(item);
+  }
+
+  async listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>> {
+    assertPageLimit(page.limit);
+    const attributes = keyAttributes("GSI1");
+    const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partitions.workPools });
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: "GSI1",
+      KeyConditionExpression: "GSI1PK = :pk",
+      ExpressionAttributeValues: { ":pk": partitions.workPools },
+      Limit: page.limit + 1,
+    };
+    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<WorkPoolRecord>), page.limit);
+  }
+
+  async updateWorkPool(pool: WorkPoolRecord, expectedRevision: number): Promise<WorkPoolRecord> {
+    const updated: WorkPoolRecord = { ...pool, revision: expectedRevision + 1 };
+    await this.putRevision(workPoolItem(updated), expectedRevision, "work pool", pool.name);
+    return updated;
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -846,6 +863,29 @@ export class DynamoDbStore implements Store {
     await this.documents.send(new PutCommand({ TableName: this.tableName, Item: sized(item, entity, id) }));
   }
 
+  /**
+   * Replaces an item that is still at `expectedRevision` (the item carries the next one). Throws
+   * NotFoundError when the item is gone, VersionConflictError when another write came first.
+   */
+  private async putRevision(item: Item, expectedRevision: number, entity: string, name: string): Promise<void> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: sized(item, entity, name),
+          ConditionExpression: "attribute_exists(PK) AND #revision = :expected",
+          ExpressionAttributeNames: { "#revision": "revision" },
+          ExpressionAttributeValues: { ":expected": expectedRevision },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      if (!hasItem(error) && (await this.getItem({ PK: String(item.PK), SK: String(item.SK) })) === undefined) throw new NotFoundError(entity, name);
+      throw new VersionConflictError(entity, name, expectedRevision);
+    }
+  }
+
   /** A put under a condition; false when the condition failed. */
   private async conditionalPut(
     item: Item,
@@ -920,6 +960,10 @@ function deploymentItem(deployment: DeploymentRecord): Item {
     GSI2PK: partitions.deploymentId(deployment.id),
     GSI2SK: "DEPLOYMENT",
   };
+}
+
+function workPoolItem(pool: WorkPoolRecord): Item {
+  return { ...pool, ...keys.workPool(pool.name), GSI1PK: partitions.workPools, GSI1SK: pool.name };
 }
 
 function isExpired(item: Item, nowMillis: number): boolean {

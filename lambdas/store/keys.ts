@@ -70,6 +70,7 @@ export const keys = {
   limit: (tag: string) => ({ PK: `LIMIT#${tag}`, SK: "LIMIT" }),
   idempotency: (key: string) => ({ PK: `IDEMPOTENCY#${key}`, SK: "IDEMPOTENCY" }),
   deployment: (name: string) => ({ PK: `DEPLOYMENT#${name}`, SK: "DEPLOYMENT" }),
+  workPool: (name: string) => ({ PK: `WORKPOOL#${name}`, SK: "WORKPOOL" }),
 } as const;
 
 /** Index partitions, one per access pattern served by a GSI. */
@@ -84,6 +85,7 @@ export const partitions = {
   limits: "LIMITS",
   deployments: "DEPLOYMENTS",
   deploymentId: (id: string) => `DEPLOYMENTID#${id}`,
+  workPools: "WORKPOOLS",
 } as const;
 
 /**

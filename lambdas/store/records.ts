@@ -123,9 +123,52 @@ export interface DeploymentRecord {
   parameterSchema?: Record<string, unknown>;
   tags: string[];
   workPool?: string;
+  /** The queue of the work pool its runs go to; absent means `default`. */
+  workQueue?: string;
   engine: "durable" | "step-functions";
   /** The state machine runs of a "step-functions" deployment execute in (set by the CDK FlowBundle). */
   stateMachineArn?: string;
+  paused: boolean;
+  /** Optimistic-locking counter for updates. */
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where a work pool's runs run: the runner Lambda, a Fargate task, or a process on the worker's machine. */
+export type WorkPoolType = "lambda" | "fargate" | "local";
+
+/** The job settings a pool gives each runner it starts. */
+export interface JobSettings {
+  /** MiB (Fargate task memory). */
+  memory?: number;
+  /** ECS CPU units: 1024 = 1 vCPU (Fargate task CPU). */
+  cpu?: number;
+  /** Seconds a run may take before its runner gives up. */
+  timeout?: number;
+  /** Environment variables the runner gets. */
+  environment?: Record<string, string>;
+  /** The container image Fargate runners run. */
+  image?: string;
+}
+
+/** One queue of a work pool: runs wait here until a runner takes them, higher priority first. */
+export interface WorkPoolQueue {
+  name: string;
+  /** 1 is the highest. */
+  priority: number;
+  /** At most this many of its runs at once (PENDING or RUNNING); absent means no limit. */
+  concurrencyLimit?: number;
+  paused: boolean;
+}
+
+/** A work pool: a kind of compute, its default job settings, and its queues. */
+export interface WorkPoolRecord {
+  name: string;
+  type: WorkPoolType;
+  description?: string;
+  jobSettings: JobSettings;
+  queues: WorkPoolQueue[];
   paused: boolean;
   /** Optimistic-locking counter for updates. */
   revision: number;

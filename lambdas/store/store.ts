@@ -10,6 +10,7 @@ import type {
   Page,
   StateHistoryRecord,
   TaskRunRecord,
+  WorkPoolRecord,
 } from "./records.js";
 
 /** Filters for listing flow runs (any combination; newest first). */
@@ -158,6 +159,18 @@ export interface Store {
    */
   updateDeployment(deployment: DeploymentRecord, expectedRevision: number): Promise<DeploymentRecord>;
   deleteDeployment(name: string): Promise<boolean>;
+
+  // Work pools (A21–A22)
+  /** Throws AlreadyExistsError when a pool has the name. */
+  createWorkPool(pool: WorkPoolRecord): Promise<WorkPoolRecord>;
+  getWorkPool(name: string): Promise<WorkPoolRecord | undefined>;
+  /** By name. */
+  listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>>;
+  /**
+   * Conditional on `expectedRevision`; stores revision `expectedRevision + 1`. Throws
+   * VersionConflictError, or NotFoundError when no pool has the name.
+   */
+  updateWorkPool(pool: WorkPoolRecord, expectedRevision: number): Promise<WorkPoolRecord>;
 
   // Maintenance
   /** Deletes items whose TTL has passed (dynalite never expires items; DynamoDB does it itself). */

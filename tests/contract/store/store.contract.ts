@@ -9,6 +9,7 @@ import type {
   LogRecord,
   Page,
   TaskRunRecord,
+  WorkPoolRecord,
 } from "../../../lambdas/store/records.js";
 import {
   AlreadyExistsError,
@@ -485,7 +486,54 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(names.filter((name) => name.startsWith(ns))).toEqual([`${ns}-a`, `${ns}-b`, `${ns}-c`, `${ns}-d`]);
       });
     });
+
+    describe("work pools", () => {
+      it("keeps pool names unique and reads a pool back with its settings and queues", async () => {
+        const pool = workPool();
+        expect(await store().createWorkPool(pool)).toEqual(pool);
+        await expect(store().createWorkPool({ ...pool, type: "lambda" })).rejects.toThrow(AlreadyExistsError);
+        expect(await store().getWorkPool(pool.name)).toEqual(pool);
+        expect(await store().getWorkPool(`missing-${pool.name}`)).toBeUndefined();
+      });
+
+      it("updates a pool on the expected revision only", async () => {
+        const pool = workPool();
+        await store().createWorkPool(pool);
+        const paused = await store().updateWorkPool({ ...pool, paused: true, queues: [{ name: "default", priority: 1, paused: true }] }, 1);
+        expect(paused).toMatchObject({ revision: 2, paused: true, queues: [{ name: "default", priority: 1, paused: true }] });
+        expect(await store().getWorkPool(pool.name)).toEqual(paused);
+        await expect(store().updateWorkPool({ ...pool, paused: false }, 1)).rejects.toThrow(VersionConflictError);
+        await expect(store().updateWorkPool({ ...pool, name: `missing-${pool.name}` }, 1)).rejects.toThrow(NotFoundError);
+      });
+
+      it("lists pools by name, paged", async () => {
+        const ns = randomUUID().slice(0, 8);
+        for (const letter of ["b", "d", "a", "c"]) await store().createWorkPool(workPool({ name: `${ns}-${letter}` }));
+        const all = await pageThrough((cursor) => store().listWorkPools({ limit: 3, ...(cursor ? { cursor } : {}) }), 3);
+        const names = all.map((pool) => pool.name);
+        expect(names).toEqual([...names].sort());
+        expect(names.filter((name) => name.startsWith(ns))).toEqual([`${ns}-a`, `${ns}-b`, `${ns}-c`, `${ns}-d`]);
+        await expect(store().listWorkPools({ limit: 3, cursor: "not-a-cursor" })).rejects.toThrow(InvalidCursorError);
+      });
+    });
   });
+}
+
+function workPool(overrides: Partial<WorkPoolRecord> = {}): WorkPoolRecord {
+  return {
+    name: `pool-${randomUUID().slice(0, 8)}`,
+    type: "fargate",
+    jobSettings: { memory: 2048, cpu: 1024, timeout: 3600, environment: { STAGE: "test" }, image: "public.ecr.aws/aloft/runner:1" },
+    queues: [
+      { name: "default", priority: 1, paused: false },
+      { name: "backfill", priority: 5, concurrencyLimit: 2, paused: false },
+    ],
+    paused: false,
+    revision: 1,
+    createdAt: "2026-11-01T10:00:00.000Z",
+    updatedAt: "2026-11-01T10:00:00.000Z",
+    ...overrides,
+  };
 }
 
 /** Follows cursors to the end, checking that no page is over its limit and only the last page lacks a cursor. */
