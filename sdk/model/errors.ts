@@ -20,7 +20,9 @@ export type AloftErrorCode =
   | "NOT_SERIALIZABLE"
   | "TASK_RUN_FAILED"
   | "FLOW_RUN_FAILED"
-  | "API_ERROR";
+  | "API_ERROR"
+  | "COMPILE_ERROR"
+  | "APPROVAL_UNAVAILABLE";
 
 /**
  * The base class of Aloft's errors.
