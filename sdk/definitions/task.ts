@@ -112,25 +112,7 @@ export function task<A extends unknown[], R>(options: TaskOptions<A, R>): Task<A
   }
   throwIfProblems(subject, problems);
 
-  const spec: TaskSpec = {
-    name: options.name,
-    run: options.run as TaskSpec["run"],
-    retries: options.retries ?? 0,
-    tags: [...(options.tags ?? [])],
-    codeHash: hashText(String(options.run)),
-  };
-  if (options.retryDelay !== undefined) spec.retryDelay = options.retryDelay;
-  if (options.retryJitter !== undefined) spec.retryJitter = options.retryJitter;
-  if (options.retryIf) spec.retryIf = options.retryIf;
-  if (options.timeout !== undefined) spec.timeoutMs = durationToMs(options.timeout)!;
-  if (options.runName) spec.runName = options.runName as unknown as TaskSpec["runName"];
-  if (options.onCompletion) spec.onCompletion = options.onCompletion;
-  if (options.onFailure) spec.onFailure = options.onFailure;
-  if (cache) {
-    spec.cache = { key: cache.key as NonNullable<TaskSpec["cache"]>["key"], refresh: cache.refresh ?? false };
-    if (cache.expiresIn !== undefined) spec.cache.expiresInMs = durationToMs(cache.expiresIn)!;
-  }
-
+  const spec = taskSpecOf(options);
   const handle = ((...args: A) => callTask(spec, args)) as unknown as Task<A, Awaited<R>>;
   const map = async (items: Iterable<unknown>, mapOptions: MapOptions = {}) => {
     const list = Array.from(items);
@@ -163,4 +145,32 @@ export function task<A extends unknown[], R>(options: TaskOptions<A, R>): Task<A
   });
   registerTask(handle as AnyTask);
   return handle;
+}
+
+/**
+ * The engine's form of a task's (checked) options: what `task()` runs, and what runs one attempt of
+ * a task outside a flow run (the Step Functions task Lambda).
+ * @internal
+ */
+export function taskSpecOf<A extends unknown[], R>(options: TaskOptions<A, R>): TaskSpec {
+  const spec: TaskSpec = {
+    name: options.name,
+    run: options.run as TaskSpec["run"],
+    retries: options.retries ?? 0,
+    tags: [...(options.tags ?? [])],
+    codeHash: hashText(String(options.run)),
+  };
+  if (options.retryDelay !== undefined) spec.retryDelay = options.retryDelay;
+  if (options.retryJitter !== undefined) spec.retryJitter = options.retryJitter;
+  if (options.retryIf) spec.retryIf = options.retryIf;
+  if (options.timeout !== undefined) spec.timeoutMs = durationToMs(options.timeout)!;
+  if (options.runName) spec.runName = options.runName as unknown as TaskSpec["runName"];
+  if (options.onCompletion) spec.onCompletion = options.onCompletion;
+  if (options.onFailure) spec.onFailure = options.onFailure;
+  const cache = options.cache;
+  if (cache) {
+    spec.cache = { key: cache.key as NonNullable<TaskSpec["cache"]>["key"], refresh: cache.refresh ?? false };
+    if (cache.expiresIn !== undefined) spec.cache.expiresInMs = durationToMs(cache.expiresIn)!;
+  }
+  return spec;
 }

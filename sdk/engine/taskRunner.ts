@@ -77,11 +77,13 @@ function createTaskRun(
   flow: FlowScope | undefined,
   services: EngineServices,
   mapIndex: number | undefined,
+  identity?: { id: string; name: string },
 ): TaskRunSummary {
   const now = services.clock.now();
-  const id = randomUUID();
+  const id = identity?.id ?? randomUUID();
   let name: string;
   if (spec.runName) name = String((spec.runName as (...a: unknown[]) => unknown)(...args));
+  else if (identity) name = identity.name;
   else if (flow) {
     const count = flow.nameCounters.get(spec.name) ?? 0;
     flow.nameCounters.set(spec.name, count + 1);
@@ -100,7 +102,40 @@ function createTaskRun(
   return taskRun;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; retry?: boolean };
+
+/**
+ * What one attempt run by {@link callTaskAttempt} came to: the result, or the error and whether the
+ * task's retry policy wants another attempt.
+ * @internal
+ */
+export type AttemptOutcome = { ok: true; value: unknown } | { ok: false; error: unknown; retry: boolean };
+
+/**
+ * Runs ONE attempt of a task call whose retries another orchestrator schedules (a Step Functions
+ * Task state's Retry): cache, timeout, reporting and `onCompletion` as {@link callTask}, under the
+ * task run `identity` (every attempt of one call reports to the same task run). A failed attempt
+ * that the policy would retry ends AwaitingRetry and answers `retry: true`; `onFailure` is left to
+ * the caller (it runs once, after the last attempt).
+ * @internal
+ */
+export async function callTaskAttempt(
+  spec: TaskSpec,
+  args: unknown[],
+  invocation: { attempt: number; id: string; name: string; mapIndex?: number },
+): Promise<AttemptOutcome> {
+  const flow = runScopes.getStore()?.flow;
+  const services = flow?.services ?? engineDefaults();
+  // Each attempt announces the task run again: creation is idempotent on its id, so an attempt
+  // whose predecessor never reported (its Lambda crashed) still finds the task run.
+  const taskRun = createTaskRun(spec, args, flow, services, invocation.mapIndex, { id: invocation.id, name: invocation.name });
+  const outcome = await execute(spec, args, taskRun, flow, services, false, invocation.attempt);
+  if (outcome.ok) {
+    await runHook(spec.onCompletion, [taskRun], "onCompletion", flow, taskRun);
+    return outcome;
+  }
+  return { ok: false, error: outcome.error, retry: outcome.retry === true };
+}
 
 async function execute(
   spec: TaskSpec,
@@ -109,6 +144,7 @@ async function execute(
   flow: FlowScope | undefined,
   services: EngineServices,
   nested: boolean,
+  onlyAttempt?: number,
 ): Promise<Outcome> {
   const { clock, recorder } = services;
   const setState = (name: StateName, message?: string) => {
@@ -143,7 +179,7 @@ async function execute(
     return { ok: false, error };
   }
 
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = onlyAttempt ?? 1; ; attempt++) {
     try {
       for (const limiter of limiters) if (!limiter.tryAcquire()) await limiter.acquire(flow?.signal);
     } catch (error) {
@@ -190,6 +226,7 @@ async function execute(
       return { ok: false, error };
     }
     setState("AwaitingRetry", `attempt ${attempt} failed: ${messageOf(failure)}; retrying in ${formatMs(delay)}`);
+    if (onlyAttempt !== undefined) return { ok: false, error: failure, retry: true };
     try {
       await clock.sleep(delay, flow?.signal);
     } catch (error) {
