@@ -8,8 +8,10 @@ import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { EcsComputeLauncher } from "../adapters/ecsLauncher.js";
 import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
 import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
-import { loadEcsClient, loadLambdaClient, loadSqsClient } from "../adapters/lazyAwsClients.js";
+import { loadEcsClient, loadLambdaClient, loadS3Client, loadSqsClient } from "../adapters/lazyAwsClients.js";
 import { LambdaComputeLauncher } from "../adapters/lambdaLauncher.js";
+import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
+import { SfnStateMachines, loadSfnClient } from "../adapters/sfnStateMachines.js";
 import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
 import { serviceDeps } from "../services/context.js";
 import { DispatchService, LaunchFailedError } from "../services/dispatch.js";
@@ -44,8 +46,10 @@ export interface BatchResponse {
  * asynchronously), and for work pools named `fargate…` `ALOFT_CLUSTER_ARN`,
  * `ALOFT_RUNNER_TASK_DEFINITION`, `ALOFT_RUNNER_SUBNETS` (comma-separated) and
  * `ALOFT_RUNNER_SECURITY_GROUP`, and optionally `ALOFT_RUNNER_ASSIGN_PUBLIC_IP` (`ENABLED` for
- * public subnets without a NAT gateway; `DISABLED` by default). Only the DynamoDB client is loaded
- * up front: the SQS, Lambda and ECS clients are loaded by the first message that needs them.
+ * public subnets without a NAT gateway; `DISABLED` by default). Runs of "step-functions"
+ * deployments start executions of their state machines; `ALOFT_PAYLOAD_BUCKET`, when set, is where
+ * their parameters over 64 KB are read from. Only the DynamoDB client is loaded up front: the SQS,
+ * Lambda, ECS, Step Functions and S3 clients are loaded by the first message that needs them.
  *
  * @example
  * ```ts
@@ -65,7 +69,9 @@ export function dispatcherFromEnvironment(env: NodeJS.ProcessEnv = process.env):
   const securityGroup = requireEnv(env, "ALOFT_RUNNER_SECURITY_GROUP", "the security group of Fargate runners");
   const assignPublicIp = publicIpSetting(env);
   const store = new DynamoDbStore({ client: tracer.captureAWSv3Client(makeDynamoDbClient()), tableName });
-  const deps = serviceDeps(store, undefined, { onFlowRunFinished: countFinishedFlowRuns(metrics) });
+  const bucket = env.ALOFT_PAYLOAD_BUCKET?.trim();
+  const payloads = bucket ? new S3PayloadStore(async () => tracer.captureAWSv3Client(await loadS3Client()), bucket) : undefined;
+  const deps = serviceDeps(store, payloads, { onFlowRunFinished: countFinishedFlowRuns(metrics) });
   return new DispatchService({
     store,
     flowRuns: new FlowRunService(deps),
@@ -80,6 +86,7 @@ export function dispatcherFromEnvironment(env: NodeJS.ProcessEnv = process.env):
         assignPublicIp,
       }),
     },
+    stateMachines: new SfnStateMachines(async () => tracer.captureAWSv3Client(await loadSfnClient())),
     now: deps.now,
   });
 }
@@ -130,6 +137,10 @@ async function dispatchRecord(service: DispatchService, record: SqsRecord): Prom
       case "launched":
         metrics.addMetric("RunnersLaunched", MetricUnit.Count, 1);
         logger.info("runner launched", { ...where, compute: outcome.compute });
+        return;
+      case "started":
+        metrics.addMetric("ExecutionsStarted", MetricUnit.Count, 1);
+        logger.info("Step Functions execution started", { ...where, executionArn: outcome.executionArn });
         return;
       case "deferred":
         metrics.addMetric("RunsDeferred", MetricUnit.Count, 1);

@@ -74,3 +74,26 @@ export function queueDelaySeconds(dueAt: string | undefined, now: number): numbe
   if (!Number.isFinite(seconds) || seconds <= 0) return 0;
   return Math.min(MAX_QUEUE_DELAY_SECONDS, seconds);
 }
+
+/** What starting one flow run as a Step Functions execution needs. */
+export interface StartExecutionRequest {
+  stateMachineArn: string;
+  /** The flow run id: the execution is named after it, so the mirror finds the run and a second start is refused. */
+  runId: string;
+  /** The execution input: `{ params: <the run's parameters> }`. */
+  input: { params: Record<string, unknown> };
+}
+
+/**
+ * Starts executions of the state machines compiled from flows (engine "step-functions"). Resolves
+ * with the execution's ARN once Step Functions accepted it; starting a run whose execution exists
+ * already resolves with that execution, so a redelivered start is harmless.
+ *
+ * @example
+ * ```ts
+ * const { executionArn } = await stateMachines.start({ stateMachineArn, runId, input: { params: { day: "2026-11-01" } } });
+ * ```
+ */
+export interface StateMachines {
+  start(request: StartExecutionRequest): Promise<{ executionArn: string }>;
+}
