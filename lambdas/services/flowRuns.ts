@@ -1,5 +1,5 @@
-import { isTerminal, makeState } from "../../sdk/model/states.js";
-import type { FlowRunRecord, Page } from "../store/records.js";
+import { isTerminal, makeState, type State } from "../../sdk/model/states.js";
+import type { FlowRunRecord, Page, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
@@ -19,6 +19,20 @@ export interface CreateFlowRunInput {
   scheduledTime?: string;
   initialState?: "SCHEDULED" | "PENDING";
   entrypoint?: string;
+}
+
+/**
+ * The answer to a runner's heartbeat: the run's state and what the runner does next.
+ *
+ * @example
+ * ```ts
+ * const { action } = await flowRuns.heartbeat(runId, { runnerToken });
+ * if (action === "stop") process.exit(0);
+ * ```
+ */
+export interface HeartbeatAnswer {
+  state: State;
+  action: "continue" | "cancel" | "stop";
 }
 
 /** Idempotency keys are remembered this long. */
@@ -109,7 +123,7 @@ export class FlowRunService {
 
   /** Asks the run to stop: SCHEDULED runs are cancelled at once, running ones go to CANCELLING. */
   cancel(id: string, transitionId?: string): Promise<TransitionOutcome<FlowRunRecord>> {
-    return this.proposeState(id, { state: { type: "CANCELLING", message: "cancelled by a user" }, ...(transitionId ? { transitionId } : {}) });
+    return this.proposeState(id, { state: { type: "CANCELLING", message: "cancelled by a user" }, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
   }
 
   /**
@@ -127,6 +141,7 @@ export class FlowRunService {
     return this.proposeState(id, {
       state: { type: "SCHEDULED", name: "AwaitingRetry", message: "retried by a user" },
       retry: true,
+      controlPlane: true,
       ...(options.force ? { force: true } : {}),
       ...(options.transitionId ? { transitionId: options.transitionId } : {}),
     });
@@ -142,7 +157,21 @@ export class FlowRunService {
       throw new ServiceError("CONFLICT", `flow run ${id} is ${run.state.type}, not PAUSED; only a paused run can be resumed`);
     }
     const state = run.state.name === "Suspended" ? ({ type: "SCHEDULED", name: "Resuming" } as const) : ({ type: "RUNNING", name: "Running" } as const);
-    return this.proposeState(id, { state, ...(transitionId ? { transitionId } : {}) });
+    return this.proposeState(id, { state, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
+  }
+
+  /**
+   * Records a runner's heartbeat (one conditional write, only while its token holds the run) and
+   * tells the runner what to do: `continue`; `cancel` when the run is CANCELLING (abort the flow,
+   * then propose CANCELLED); `stop` when its token no longer holds the run (it was crashed and
+   * re-scheduled, claimed by another runner, or finished): exit without reporting anything.
+   */
+  async heartbeat(id: string, beat: { runnerToken: string; runner?: RunnerInfo }): Promise<HeartbeatAnswer> {
+    const outcome = await this.deps.store.heartbeatFlowRun(id, beat.runnerToken, new Date(this.deps.now()).toISOString(), beat.runner);
+    if (!outcome) notFound("flow run", id);
+    const { run, recorded } = outcome;
+    const action = !recorded ? "stop" : run.state.type === "CANCELLING" ? "cancel" : "continue";
+    return { state: run.state, action };
   }
 
   history(id: string) {

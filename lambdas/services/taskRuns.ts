@@ -105,7 +105,9 @@ export class TaskRunService {
   }
 
   async proposeState(id: string, proposal: Proposal): Promise<TransitionOutcome<TaskRunRecord>> {
-    const outcome = await applyProposal(this.port, id, proposal, this.deps.now);
+    // Runner tokens guard flow runs; a runner may send its token with task-run proposals too.
+    const { runnerToken: _token, retries: _retries, ...taskRunProposal } = proposal;
+    const outcome = await applyProposal(this.port, id, taskRunProposal, this.deps.now);
     if (!outcome.run) notFound("task run", id);
     return outcome;
   }

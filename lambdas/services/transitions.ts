@@ -14,6 +14,14 @@ export interface Proposal {
   retry?: boolean;
   result?: unknown;
   error?: ErrorInfo;
+  /** The proposing runner's token (from its claim); see the "claimed-by-another-runner" rule. */
+  runnerToken?: string;
+  /** The flow's retries, reported by the runner with RUNNING (flow runs). */
+  retries?: number;
+  /** Internal: the control plane proposes (user actions, dispatcher, monitor, mirror), so no token is needed. Never from the API body. */
+  controlPlane?: boolean;
+  /** Internal: with a PENDING proposal, the token of the runner the claim hands the run to. */
+  claimToken?: string;
 }
 
 /** The stored fields of a run the transition logic reads. */
@@ -25,6 +33,7 @@ export interface TransitionTarget {
   transitionIds?: string[];
   holdsSlot?: boolean;
   startTime?: string;
+  runnerToken?: string;
 }
 
 /** How one kind of run (flow run or task run) is read, written and limited. */
@@ -79,6 +88,9 @@ export async function applyProposal<R extends TransitionTarget>(
       ...(proposal.transitionId === undefined ? {} : { transitionId: proposal.transitionId }),
       ...(proposal.retry === undefined ? {} : { retry: proposal.retry }),
       ...(proposal.force === undefined ? {} : { force: proposal.force }),
+      ...(proposal.runnerToken === undefined ? {} : { runnerToken: proposal.runnerToken }),
+      ...(proposal.controlPlane === undefined ? {} : { controlPlane: proposal.controlPlane }),
+      ...(proposal.claimToken === undefined ? {} : { claimToken: proposal.claimToken }),
       now: at,
       concurrency,
     });
@@ -104,6 +116,7 @@ function snapshotOf(run: TransitionTarget): RunSnapshot {
   if (run.scheduledTime !== undefined) snapshot.scheduledTime = run.scheduledTime;
   if (run.transitionIds !== undefined) snapshot.transitionIds = run.transitionIds;
   if (run.holdsSlot !== undefined) snapshot.holdsSlot = run.holdsSlot;
+  if (run.runnerToken !== undefined) snapshot.runnerToken = run.runnerToken;
   return snapshot;
 }
 
@@ -115,12 +128,19 @@ function patchFor<R extends TransitionTarget>(port: TransitionPort<R>, run: R, w
     patch.transitionIds = [...(run.transitionIds ?? []), write.transitionId].slice(-RECENT_TRANSITION_IDS);
   }
   if (write.scheduledTime !== undefined) patch.scheduledTime = write.scheduledTime;
+  if (write.runnerToken !== undefined) {
+    // A new claim (or none): the last runner's heartbeat and whereabouts are no longer the run's.
+    patch.runnerToken = write.runnerToken;
+    patch.heartbeatAt = null;
+    patch.runner = null;
+  }
   const from = run.state.type;
   const to = write.state.type;
   if (to === "RUNNING" && from !== "RUNNING") {
     patch[port.countField] = port.count(run) + 1;
     if (run.startTime === undefined) patch.startTime = timestamp;
   }
+  if (to === "RUNNING" && proposal.retries !== undefined) patch.retries = proposal.retries;
   if (isTerminal(to)) patch.endTime = timestamp;
   else if (isTerminal(from)) patch.endTime = null;
   if (to === "COMPLETED" && proposal.result !== undefined) patch.result = proposal.result;

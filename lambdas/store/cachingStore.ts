@@ -8,11 +8,12 @@ import type {
   JournalEntryRecord,
   LogRecord,
   Page,
+  RunnerInfo,
   StateHistoryRecord,
   TaskRunRecord,
   WorkPoolRecord,
 } from "./records.js";
-import type { FlowRunFilter, Store, TransitionPatch } from "./store.js";
+import type { FlowRunFilter, HeartbeatOutcome, Store, TransitionPatch } from "./store.js";
 
 /**
  * A Store that keeps recently used flow runs and task runs in memory, for a control plane that is the
@@ -61,6 +62,13 @@ export class CachingStore implements Store {
       this.flowRuns.delete(id);
       throw error;
     }
+  }
+
+  async heartbeatFlowRun(id: string, token: string, at: string, runner?: RunnerInfo): Promise<HeartbeatOutcome | undefined> {
+    const outcome = await this.inner.heartbeatFlowRun(id, token, at, runner);
+    if (outcome) this.flowRuns.set(id, outcome.run);
+    else this.flowRuns.delete(id);
+    return outcome;
   }
 
   async createTaskRun(taskRun: TaskRunRecord): Promise<{ taskRun: TaskRunRecord; created: boolean }> {

@@ -37,6 +37,7 @@ import type {
   JournalEntryRecord,
   LogRecord,
   Page,
+  RunnerInfo,
   StateHistoryRecord,
   TaskRunRecord,
   WorkPoolRecord,
@@ -47,6 +48,7 @@ import {
   NotFoundError,
   VersionConflictError,
   type FlowRunFilter,
+  type HeartbeatOutcome,
   type Store,
   type TransitionPatch,
 } from "./store.js";
@@ -81,7 +83,23 @@ export interface DynamoDbStoreOptions {
 }
 
 /** Which patch fields each kind of run stores. */
-const FLOW_RUN_PATCH_FIELDS = ["transitionIds", "startTime", "endTime", "runCount", "result", "error", "holdsSlot", "scheduledTime"] as const;
+const FLOW_RUN_PATCH_FIELDS = [
+  "transitionIds",
+  "startTime",
+  "endTime",
+  "runCount",
+  "result",
+  "error",
+  "holdsSlot",
+  "scheduledTime",
+  "runnerToken",
+  "retries",
+  "heartbeatAt",
+  "runner",
+] as const;
+
+/** The terminal state types: a heartbeat is recorded only in the others (while the runner's token holds the run). */
+const TERMINAL_TYPES = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"] as const;
 const TASK_RUN_PATCH_FIELDS = ["transitionIds", "startTime", "endTime", "attempts", "holdsSlot"] as const;
 
 /** Per process: orders log lines of equal timestamp in the order they were put. */
@@ -215,6 +233,36 @@ export class DynamoDbStore implements Store {
     const run = recordOf<FlowRunRecord>(item);
     await this.putItem(historyItem(keys.runHistory(id, run.version), id, run.version, run.state, patch.transitionId), "state history", id);
     return run;
+  }
+
+  async heartbeatFlowRun(id: string, token: string, at: string, runner?: RunnerInfo): Promise<HeartbeatOutcome | undefined> {
+    const names: Record<string, string> = { "#runnerToken": "runnerToken", "#state": "state", "#type": "type", "#heartbeatAt": "heartbeatAt" };
+    const values: Record<string, unknown> = { ":token": token, ":at": at };
+    TERMINAL_TYPES.forEach((type, i) => (values[`:terminal${i}`] = type));
+    const sets = ["#heartbeatAt = :at"];
+    if (runner !== undefined) {
+      names["#runner"] = "runner";
+      values[":runner"] = runner;
+      sets.push("#runner = :runner");
+    }
+    try {
+      const output = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.run(id),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: `attribute_exists(PK) AND #runnerToken = :token AND NOT (#state.#type IN (${TERMINAL_TYPES.map((_, i) => `:terminal${i}`).join(", ")}))`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { run: recordOf<FlowRunRecord>(output.Attributes ?? {}), recorded: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const run = await this.getFlowRun(id);
+      return run === undefined ? undefined : { run, recorded: false };
+    }
   }
 
   async getStateHistory(runId: string): Promise<StateHistoryRecord[]> {

@@ -29,6 +29,27 @@ export interface FlowRunRecord {
   error?: ErrorInfo;
   /** Whether the run holds its concurrency slots (taken on entering RUNNING). */
   holdsSlot?: boolean;
+  /** The token of the runner that claimed the run (PENDING); cleared when it is scheduled again. Never shown by the API. */
+  runnerToken?: string;
+  /** The flow's own retries, reported by the runner with RUNNING: a crashed run with attempts left is re-scheduled. */
+  retries?: number;
+  /** The runner's last heartbeat (ISO 8601). */
+  heartbeatAt?: string;
+  /** Where the runner runs, as its heartbeats describe it: what a stop (cancel after the grace period) addresses. */
+  runner?: RunnerInfo;
+}
+
+/** Where a runner process runs: enough to stop it. */
+export interface RunnerInfo {
+  kind: "process" | "lambda" | "ecs";
+  /** Local runners: the process id (and the host it runs on). */
+  pid?: number;
+  host?: string;
+  /** Fargate runners: the ECS task and its cluster. */
+  taskArn?: string;
+  clusterArn?: string;
+  /** Lambda runners: the invocation's request id. */
+  requestId?: string;
 }
 
 /** A task run as the control plane stores it. */

@@ -8,6 +8,7 @@ import type {
   JournalEntryRecord,
   LogRecord,
   Page,
+  RunnerInfo,
   StateHistoryRecord,
   TaskRunRecord,
   WorkPoolRecord,
@@ -41,6 +42,20 @@ export interface TransitionPatch {
   error?: FlowRunRecord["error"] | null;
   holdsSlot?: boolean;
   scheduledTime?: string;
+  /** Flow runs: the claiming runner's token; `null` removes it (the run is scheduled again). */
+  runnerToken?: string | null;
+  /** Flow runs: the flow's retries, reported with RUNNING. */
+  retries?: number;
+  /** Flow runs: `null` forgets the last runner's heartbeat and whereabouts (a new claim). */
+  heartbeatAt?: string | null;
+  runner?: RunnerInfo | null;
+}
+
+/** What a heartbeat found: the run as it is now, and whether the beat was recorded. */
+export interface HeartbeatOutcome {
+  run: FlowRunRecord;
+  /** True when the token still held the run and the run was not terminal. */
+  recorded: boolean;
 }
 
 /**
@@ -106,6 +121,12 @@ export interface Store {
    * NotFoundError when no run has the id.
    */
   transitionFlowRun(id: string, expectedVersion: number, state: State, patch?: TransitionPatch): Promise<FlowRunRecord>;
+  /**
+   * Records a runner's heartbeat with one conditional update that leaves the version alone: only if
+   * the run's `runnerToken` is `token` and it is not terminal. Either way
+   * returns the run as it is; undefined when no run has the id.
+   */
+  heartbeatFlowRun(id: string, token: string, at: string, runner?: RunnerInfo): Promise<HeartbeatOutcome | undefined>;
   /** States in version order (for a flow run or a task run id). */
   getStateHistory(runId: string): Promise<StateHistoryRecord[]>;
 

@@ -24,11 +24,17 @@ import type {
   PageQuery,
   ProposeStateRequest,
   ProposeStateResult,
+  HeartbeatRequest,
+  HeartbeatResult,
   RunActionRequest,
   RunDeploymentRequest,
   StateHistoryEntry,
   TaskRunResponse,
   UpdateDeploymentRequest,
+  CreateWorkPoolRequest,
+  UpdateWorkPoolRequest,
+  UpsertWorkPoolQueueRequest,
+  WorkPoolResponse,
 } from "./types.js";
 
 export type { AloftClientOptions, FetchLike } from "./transport.js";
@@ -69,6 +75,8 @@ export class AloftClient {
   readonly deployments: DeploymentsApi;
   /** Concurrency limits by tag, and leases on their slots. */
   readonly concurrencyLimits: ConcurrencyLimitsApi;
+  /** Work pools: where deployment runs run, their job settings and queues. */
+  readonly workPools: WorkPoolsApi;
   private readonly transport: Transport;
 
   constructor(options: AloftClientOptions = {}) {
@@ -79,6 +87,7 @@ export class AloftClient {
     this.artifacts = new ArtifactsApi(this.transport);
     this.deployments = new DeploymentsApi(this.transport);
     this.concurrencyLimits = new ConcurrencyLimitsApi(this.transport);
+    this.workPools = new WorkPoolsApi(this.transport);
   }
 
   /**
@@ -197,6 +206,21 @@ export class FlowRunsApi {
    */
   proposeState(id: string, request: ProposeStateRequest): Promise<ProposeStateResult> {
     return this.transport.request({ method: "POST", path: `/v1/flow-runs/${segment(id)}/state`, body: request, idempotent: request.transitionId !== undefined });
+  }
+
+  /**
+   * A runner's heartbeat for the run its claim gave it. The answer says what to do next: `continue`;
+   * `cancel` (the run is CANCELLING: abort the flow, then propose CANCELLED); `stop` (this runner no
+   * longer holds the run: exit without reporting anything). Safe to retry.
+   *
+   * @example
+   * ```ts
+   * const { action } = await client.flowRuns.heartbeat(runId, { runnerToken, runner: { kind: "process", pid: process.pid } });
+   * if (action === "stop") controller.abort();
+   * ```
+   */
+  heartbeat(id: string, request: HeartbeatRequest): Promise<HeartbeatResult> {
+    return this.transport.request({ method: "POST", path: `/v1/flow-runs/${segment(id)}/heartbeat`, body: request, idempotent: true });
   }
 
   /**
@@ -511,6 +535,133 @@ export class DeploymentsApi {
    */
   run(idOrName: string, request: RunDeploymentRequest = {}): Promise<FlowRunResponse> {
     return this.transport.request({ method: "POST", path: `/v1/deployments/${segment(idOrName)}/runs`, body: request, idempotent: request.idempotencyKey !== undefined });
+  }
+}
+
+/**
+ * `client.workPools`: pools by name, their default job settings, pausing, and their queues.
+ *
+ * @example
+ * ```ts
+ * await client.workPools.create({ name: "etl", type: "fargate", jobSettings: { cpu: 1024, memory: 4096 } });
+ * await client.workPools.upsertQueue("etl", "backfill", { priority: 5, concurrencyLimit: 2 });
+ * await client.workPools.pause("etl", { queue: "backfill" });
+ * ```
+ */
+export class WorkPoolsApi {
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * Creates a pool; without `queues` it gets one queue, `default`, priority 1. Not retried once sent.
+   *
+   * @example
+   * ```ts
+   * await client.workPools.create({ name: "laptop", type: "local", jobSettings: { environment: { STAGE: "dev" } } });
+   * ```
+   */
+  create(request: CreateWorkPoolRequest): Promise<WorkPoolResponse> {
+    return this.transport.request({ method: "POST", path: "/v1/work-pools", body: request, idempotent: false });
+  }
+
+  /**
+   * Reads a pool by name.
+   *
+   * @example
+   * ```ts
+   * const { type, queues } = await client.workPools.get("etl");
+   * ```
+   */
+  get(name: string): Promise<WorkPoolResponse> {
+    return this.transport.request({ method: "GET", path: `/v1/work-pools/${segment(name)}`, idempotent: true });
+  }
+
+  /**
+   * One page of pools, by name.
+   *
+   * @example
+   * ```ts
+   * const { items, cursor } = await client.workPools.list({ limit: 100 });
+   * ```
+   */
+  list(page: PageQuery = {}): Promise<Page<WorkPoolResponse>> {
+    return this.transport.request({ method: "GET", path: "/v1/work-pools", query: { ...page }, idempotent: true });
+  }
+
+  /**
+   * Every pool, by name, fetching pages as the loop asks for more.
+   *
+   * @example
+   * ```ts
+   * for await (const pool of client.workPools.iterate()) console.log(pool.name, pool.type);
+   * ```
+   */
+  iterate(page: Omit<PageQuery, "cursor"> = {}): AsyncIterable<WorkPoolResponse> {
+    return paginate((cursor) => this.list({ ...page, ...(cursor !== undefined ? { cursor } : {}) }));
+  }
+
+  /**
+   * Changes a pool's description and default job settings (`null` removes a setting).
+   *
+   * @example
+   * ```ts
+   * await client.workPools.update("etl", { jobSettings: { timeout: 7200 } });
+   * ```
+   */
+  update(name: string, change: UpdateWorkPoolRequest): Promise<WorkPoolResponse> {
+    return this.transport.request({ method: "PATCH", path: `/v1/work-pools/${segment(name)}`, body: change, idempotent: false });
+  }
+
+  /**
+   * Pauses the pool, or only `options.queue`: no new runs are taken from it; runs already taken carry on.
+   * Idempotent, so retried.
+   *
+   * @example
+   * ```ts
+   * await client.workPools.pause("etl", { queue: "backfill" });
+   * ```
+   */
+  pause(name: string, options: { queue?: string } = {}): Promise<WorkPoolResponse> {
+    return this.transport.request({ method: "POST", path: `${this.poolPath(name, options.queue)}/pause`, idempotent: true });
+  }
+
+  /**
+   * Resumes the pool, or only `options.queue`.
+   *
+   * @example
+   * ```ts
+   * await client.workPools.resume("etl");
+   * ```
+   */
+  resume(name: string, options: { queue?: string } = {}): Promise<WorkPoolResponse> {
+    return this.transport.request({ method: "POST", path: `${this.poolPath(name, options.queue)}/resume`, idempotent: true });
+  }
+
+  /**
+   * Adds a queue (priority 1 unless given) or changes the fields given.
+   *
+   * @example
+   * ```ts
+   * await client.workPools.upsertQueue("etl", "backfill", { priority: 5, concurrencyLimit: 2 });
+   * ```
+   */
+  upsertQueue(name: string, queue: string, request: UpsertWorkPoolQueueRequest = {}): Promise<WorkPoolResponse> {
+    return this.transport.request({ method: "PUT", path: this.poolPath(name, queue), body: request, idempotent: true });
+  }
+
+  /**
+   * Removes a queue (a pool keeps at least one).
+   *
+   * @example
+   * ```ts
+   * await client.workPools.removeQueue("etl", "backfill");
+   * ```
+   */
+  async removeQueue(name: string, queue: string): Promise<void> {
+    await this.transport.request({ method: "DELETE", path: this.poolPath(name, queue), idempotent: true });
+  }
+
+  private poolPath(name: string, queue: string | undefined): string {
+    return `/v1/work-pools/${segment(name)}${queue === undefined ? "" : `/queues/${segment(queue)}`}`;
   }
 }
 

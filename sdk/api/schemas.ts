@@ -92,8 +92,39 @@ export const ProposeStateRequestSchema = z
     result: z.unknown().optional(),
     /** The error, with a FAILED or CRASHED proposal. */
     error: ErrorInfoSchema.optional(),
+    /** The runner's token from its claim: once a runner claimed the run, only proposals carrying its token move it. */
+    runnerToken: z.string().min(1).max(256).optional(),
+    /** The flow's own retries, sent by the runner with RUNNING: a crashed run with attempts left is re-scheduled. */
+    retries: z.number().int().min(0).max(1_000).optional(),
   })
   .strict();
+
+/** Where a runner runs (what a stop addresses): a local process, a Lambda invocation or an ECS task. */
+export const RunnerInfoSchema = z
+  .object({
+    kind: z.enum(["process", "lambda", "ecs"]),
+    pid: z.number().int().min(1).optional(),
+    host: z.string().max(256).optional(),
+    taskArn: z.string().max(2_048).optional(),
+    clusterArn: z.string().max(2_048).optional(),
+    requestId: z.string().max(256).optional(),
+  })
+  .strict();
+
+/** `POST /v1/flow-runs/{id}/heartbeat`. */
+export const HeartbeatRequestSchema = z
+  .object({
+    /** The token the runner's claim returned. */
+    runnerToken: z.string().min(1).max(256),
+    runner: RunnerInfoSchema.optional(),
+  })
+  .strict();
+
+/** The answer to a heartbeat: `continue`; `cancel` (abort the flow, then propose CANCELLED); `stop` (the runner lost the run: exit without writing). */
+export const HeartbeatResponseSchema = z.object({
+  state: StateSchema,
+  action: z.enum(["continue", "cancel", "stop"]),
+});
 
 /** The orchestration rules' answer to a proposed state. */
 export const ProposeStateResponseSchema = z.object({

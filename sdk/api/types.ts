@@ -15,6 +15,8 @@ import type {
   CreateTaskRunRequestSchema,
   DeploymentSchema,
   FlowRunSchema,
+  HeartbeatRequestSchema,
+  HeartbeatResponseSchema,
   JournalEntrySchema,
   LeaseSchema,
   LogSchema,
@@ -24,6 +26,10 @@ import type {
   StateTypeSchema,
   TaskRunSchema,
   UpdateDeploymentRequestSchema,
+  CreateWorkPoolRequestSchema,
+  UpdateWorkPoolRequestSchema,
+  UpsertWorkPoolQueueRequestSchema,
+  WorkPoolSchema,
 } from "./schemas.js";
 
 /**
@@ -45,6 +51,26 @@ export type CreateFlowRunRequest = z.input<typeof CreateFlowRunRequestSchema>;
  * ```
  */
 export type ProposeStateRequest = z.input<typeof ProposeStateRequestSchema>;
+
+/**
+ * The body of a runner's heartbeat: its claim's token and where it runs.
+ *
+ * @example
+ * ```ts
+ * const beat: HeartbeatRequest = { runnerToken, runner: { kind: "process", pid: process.pid } };
+ * ```
+ */
+export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
+
+/**
+ * The answer to a heartbeat: the run's state and what the runner does next (`continue`, `cancel`, `stop`).
+ *
+ * @example
+ * ```ts
+ * const { action }: HeartbeatResult = await client.flowRuns.heartbeat(runId, { runnerToken });
+ * ```
+ */
+export type HeartbeatResult = z.output<typeof HeartbeatResponseSchema>;
 
 /**
  * The orchestration rules' answer to a proposal: ACCEPT, REJECT, WAIT (with `delaySeconds`) or ABORT.
@@ -278,6 +304,46 @@ export type RunDeploymentRequest = z.input<typeof CreateDeploymentRunRequestSche
  * ```
  */
 export type DeploymentResponse = z.output<typeof DeploymentSchema>;
+
+/**
+ * The body of `POST /v1/work-pools`.
+ *
+ * @example
+ * ```ts
+ * const request: CreateWorkPoolRequest = { name: "etl", type: "fargate", jobSettings: { cpu: 1024, memory: 4096 } };
+ * ```
+ */
+export type CreateWorkPoolRequest = z.input<typeof CreateWorkPoolRequestSchema>;
+
+/**
+ * The body of `PATCH /v1/work-pools/{name}`: job settings given replace the pool's, `null` removes one.
+ *
+ * @example
+ * ```ts
+ * const change: UpdateWorkPoolRequest = { jobSettings: { timeout: 3600, image: null } };
+ * ```
+ */
+export type UpdateWorkPoolRequest = z.input<typeof UpdateWorkPoolRequestSchema>;
+
+/**
+ * The body of `PUT /v1/work-pools/{name}/queues/{queue}`.
+ *
+ * @example
+ * ```ts
+ * const queue: UpsertWorkPoolQueueRequest = { priority: 5, concurrencyLimit: 2 };
+ * ```
+ */
+export type UpsertWorkPoolQueueRequest = z.input<typeof UpsertWorkPoolQueueRequestSchema>;
+
+/**
+ * A work pool as the API reports it: its type, default job settings and queues.
+ *
+ * @example
+ * ```ts
+ * const pool: WorkPoolResponse = await client.workPools.get("etl");
+ * ```
+ */
+export type WorkPoolResponse = z.output<typeof WorkPoolSchema>;
 
 /**
  * A concurrency limit with its live leases.

@@ -4,6 +4,8 @@ import {
   ArtifactSchema,
   CreateFlowRunRequestSchema,
   FlowRunSchema,
+  HeartbeatRequestSchema,
+  HeartbeatResponseSchema,
   JournalEntrySchema,
   LogSchema,
   ProposeStateRequestSchema,
@@ -84,6 +86,10 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
 
   route(app, registry, { method: "post", path: "/v1/flow-runs/:id/state", summary: "Propose a state; the orchestration rules answer", tag, body: ProposeStateRequestSchema, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>
     json(200, decisionBody(await flowRuns.proposeState(params.id!, body))),
+  );
+
+  route(app, registry, { method: "post", path: "/v1/flow-runs/:id/heartbeat", summary: "A runner's heartbeat; answers continue, cancel or stop", tag, body: HeartbeatRequestSchema, responses: { 200: HeartbeatResponseSchema } }, async ({ params, body }) =>
+    json(200, await flowRuns.heartbeat(params.id!, body)),
   );
 
   route(app, registry, { method: "post", path: "/v1/flow-runs/:id/cancel", summary: "Cancel a flow run", tag, body: ActionBody, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>

@@ -55,7 +55,8 @@ export type DecisionRule =
   | "early-start"
   | "concurrency-limit-zero"
   | "concurrency-full"
-  | "concurrency-cancel-new";
+  | "concurrency-cancel-new"
+  | "claimed-by-another-runner";
 
 /**
  * What happens when a concurrency limit is full: `ENQUEUE` makes the run WAIT for a slot,
@@ -131,6 +132,11 @@ export interface RunSnapshot {
   holdsSlot?: boolean;
   /** The run is being deleted: it accepts no more transitions. */
   deleting?: boolean;
+  /**
+   * The token of the runner that claimed the run (set on entering PENDING by a claim, cleared on
+   * entering SCHEDULED). While it is set, only that runner moves the run.
+   */
+  runnerToken?: string;
 }
 
 /**
@@ -178,6 +184,15 @@ export interface TransitionInput {
   now: number;
   /** The concurrency limits that apply to the run, read just before deciding. */
   concurrency?: readonly ConcurrencyUsage[];
+  /** The token of the runner that proposes (given to it by its claim); must be the run's current token. */
+  runnerToken?: string;
+  /**
+   * The control plane itself proposes (a user's cancel, retry or resume, the dispatcher, the monitor,
+   * the Step Functions mirror): no runner token is needed.
+   */
+  controlPlane?: boolean;
+  /** With a PENDING proposal (a claim): the new runner's token, stored on the run by the write. */
+  claimToken?: string;
 }
 
 /**
@@ -215,6 +230,8 @@ export interface RunWrite {
   /** Append to the run's `transitionIds` when present. */
   transitionId?: string;
   holdsSlot: boolean;
+  /** The run's runner token after the write: a string sets it, `null` clears it, absent keeps it. */
+  runnerToken?: string | null;
 }
 
 interface DecisionCommon {

@@ -12,9 +12,18 @@
  * 1. A run that does not exist or is being deleted: ABORT.
  * 2. A malformed proposal (unknown type, a known name of another type, a `scheduledTime` on a
  *    non-SCHEDULED proposal or one that is not a date): ABORT.
- * 3. A transition id the run has already recorded: ACCEPT with the current state, no write and no
+ * 3. Runner tokens ("claimed-by-another-runner", REJECT): a claim (PENDING with a `claimToken`) gives
+ *    the run its runner's token; entering SCHEDULED takes it away. A proposal that carries a token
+ *    other than the run's current one comes from a runner that lost the run (it was crashed and
+ *    re-scheduled, or claimed again) and is refused, whatever it proposes. While a run that holds a
+ *    token is not terminal, a proposal without a token is refused too, except CANCELLING (anyone may
+ *    ask a run to stop). Control-plane proposals (a user's cancel, retry or resume, the dispatcher,
+ *    the monitor) need no token. A SCHEDULED run keeps its token only when its own runner proposed
+ *    it (the wait of an in-process flow retry); no claim takes such a run. So two runners never
+ *    both run one run: the second claim changes the token, and the first runner's reports are refused.
+ * 4. A transition id the run has already recorded: ACCEPT with the current state, no write and no
  *    effects (the first proposal with that id already wrote).
- * 4. The {@link TRANSITION_RULES} table, by (current type, proposed type):
+ * 5. The {@link TRANSITION_RULES} table, by (current type, proposed type):
  *    - PENDING is entered only from SCHEDULED, so one run is claimed by one runner at a time.
  *    - PAUSED is entered only from RUNNING or PAUSED.
  *    - CANCELLING becomes CANCELLED only.
@@ -28,18 +37,18 @@
  *    - Same type to same type: SCHEDULED, RUNNING and PAUSED accept it (a rename such as Late,
  *      Retrying or Suspended, or a new scheduled time); PENDING, CANCELLING and terminal types refuse
  *      it. Heartbeats belong to the run's lease, not to state transitions.
- * 5. Entering RUNNING from SCHEDULED or PENDING before the run's `scheduledTime`: WAIT until then.
+ * 6. Entering RUNNING from SCHEDULED or PENDING before the run's `scheduledTime`: WAIT until then.
  *    (Claiming early, SCHEDULED → PENDING, is allowed: workers fetch runs shortly before they are due.)
- * 6. Entering RUNNING from another type while the run holds no slot, with concurrency limits given:
+ * 7. Entering RUNNING from another type while the run holds no slot, with concurrency limits given:
  *    a limit of 0 ABORTs; a full limit with `CANCEL_NEW` REJECTs and cancels the run; a full limit
  *    with `ENQUEUE` WAITs; otherwise ACCEPT with `takeSlot`. The caller takes the slots with their
  *    own conditional write (e.g. `size(leases) < :limit`) before writing the run, and decides again
  *    if that fails.
- * 7. Any write that leaves RUNNING, PAUSED and CANCELLING while the run holds a slot releases it
+ * 8. Any write that leaves RUNNING, PAUSED and CANCELLING while the run holds a slot releases it
  *    (`releaseSlot`): on a terminal state, and on a return to SCHEDULED (a retry's wait, a resume),
  *    which takes a fresh slot on entering RUNNING again.
  */
-import { STATE_NAME_TYPES, STATE_TYPES, makeState } from "../../../sdk/model/states.js";
+import { STATE_NAME_TYPES, STATE_TYPES, isTerminal, makeState } from "../../../sdk/model/states.js";
 import type { State, StateName, StateType } from "../../../sdk/model/states.js";
 import {
   DEFAULT_SLOT_WAIT_SECONDS,
@@ -170,6 +179,8 @@ export function decideTransition(input: TransitionInput): Decision {
   if (malformed !== undefined) return abort(current, "invalid-proposal", malformed);
 
   const to = proposed.type;
+  const claimedElsewhere = tokenProblem(input, current);
+  if (claimedElsewhere !== undefined) return reject(current, "claimed-by-another-runner", claimedElsewhere);
   if (input.transitionId !== undefined && current.transitionIds?.includes(input.transitionId) === true) {
     return {
       status: "ACCEPT",
@@ -292,7 +303,8 @@ function accept(
   const holdsSlot = takeSlot || (current.holdsSlot === true && !releaseSlot);
   const scheduledTime =
     state.type === "SCHEDULED" ? (input.proposed.scheduledTime ?? new Date(input.now).toISOString()) : current.scheduledTime;
-  const write = runWrite(current, state, { scheduledTime, transitionId: input.transitionId, holdsSlot });
+  const byHolder = input.runnerToken !== undefined && input.runnerToken === current.runnerToken;
+  const write = runWrite(current, state, { scheduledTime, transitionId: input.transitionId, holdsSlot, claimToken: input.claimToken, byHolder });
   return { status: "ACCEPT", state, write, rule, reason, effects };
 }
 
@@ -307,12 +319,42 @@ function abort(current: RunSnapshot, rule: DecisionRule, reason: string): Decisi
 function runWrite(
   current: RunSnapshot,
   state: State,
-  fields: { scheduledTime: string | undefined; transitionId: string | undefined; holdsSlot: boolean },
+  fields: {
+    scheduledTime: string | undefined;
+    transitionId: string | undefined;
+    holdsSlot: boolean;
+    claimToken?: string | undefined;
+    /** The proposal carries the run's own token: its runner keeps the run (an in-process flow retry's wait). */
+    byHolder?: boolean;
+  },
 ): RunWrite {
   const write: RunWrite = { expectedVersion: current.version, version: current.version + 1, state, holdsSlot: fields.holdsSlot };
   if (fields.scheduledTime !== undefined) write.scheduledTime = fields.scheduledTime;
   if (fields.transitionId !== undefined) write.transitionId = fields.transitionId;
+  // A claim hands the run to a new runner (or to none); a run scheduled again belongs to nobody.
+  if (state.type === "PENDING" && fields.claimToken !== undefined) write.runnerToken = fields.claimToken;
+  else if (state.type === "PENDING" && current.runnerToken !== undefined) write.runnerToken = null;
+  else if (state.type === "SCHEDULED" && current.runnerToken !== undefined && !fields.byHolder) write.runnerToken = null;
   return write;
+}
+
+/** Why a proposal's runner token (or its absence) forbids it, or `undefined` when it may proceed. */
+function tokenProblem(input: TransitionInput, current: RunSnapshot): string | undefined {
+  const held = current.runnerToken;
+  const from = current.state.type;
+  if (from === "SCHEDULED" && held !== undefined && input.proposed.type === "PENDING") {
+    // Its runner keeps it through the wait of an in-process flow retry: nobody else claims it meanwhile.
+    return "The run is waiting for a retry inside the runner that holds it; it cannot be claimed by another.";
+  }
+  if (input.controlPlane === true) return undefined;
+  if (input.runnerToken !== undefined) {
+    if (input.runnerToken === held) return undefined;
+    return held === undefined
+      ? `This runner no longer holds the run: it is ${from} and claimed by no runner (it was crashed or re-scheduled); the runner must stop.`
+      : `The run is claimed by another runner (this runner's claim was taken over); the runner must stop.`;
+  }
+  if (held === undefined || isTerminal(from) || input.proposed.type === "CANCELLING") return undefined;
+  return `The ${from} run is held by the runner that claimed it; only a proposal carrying its runnerToken can move it to ${input.proposed.type} (cancel it instead).`;
 }
 
 function proposedState(input: TransitionInput): State {
