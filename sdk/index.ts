@@ -47,6 +47,7 @@ export {
   ArtifactsApi,
   DeploymentsApi,
   ConcurrencyLimitsApi,
+  WorkPoolsApi,
   type AloftClientOptions,
   type FetchLike,
 } from "./api/client.js";

@@ -14,6 +14,7 @@ import { deploymentRoutes } from "./routes/deployments.js";
 import { flowRunRoutes } from "./routes/flowRuns.js";
 import { taskRunRoutes } from "./routes/taskRuns.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { workPoolRoutes } from "./routes/workPools.js";
 
 /** Requests larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -86,6 +87,7 @@ export function createApi(options: ApiOptions): Hono {
   taskRunRoutes(app, registry, services);
   deploymentRoutes(app, registry, services);
   concurrencyLimitRoutes(app, registry, services, now);
+  workPoolRoutes(app, registry, services);
   if (options.webhookSecret) webhookRoutes(app, registry, services, options.webhookSecret);
 
   app.notFound((c) => {

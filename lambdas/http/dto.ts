@@ -1,4 +1,4 @@
-import type { ArtifactRecord, ConcurrencyLimitRecord, DeploymentRecord, FlowRunRecord, TaskRunRecord } from "../store/records.js";
+import type { ArtifactRecord, ConcurrencyLimitRecord, DeploymentRecord, FlowRunRecord, TaskRunRecord, WorkPoolRecord } from "../store/records.js";
 
 /**
  * The API shape of a flow run (internal bookkeeping such as transition ids and slot flags stays in).
@@ -20,6 +20,11 @@ export function taskRunDto(taskRun: TaskRunRecord) {
 /** The API shape of a deployment. */
 export function deploymentDto(deployment: DeploymentRecord) {
   return deployment;
+}
+
+/** The API shape of a work pool. */
+export function workPoolDto(pool: WorkPoolRecord) {
+  return pool;
 }
 
 /** The API shape of an artifact. */

@@ -16,6 +16,7 @@ export const PATH_PARAMETERS: Record<string, z.ZodType<string>> = {
   tag: z.string().min(1).max(64),
   leaseId: z.string().min(1).max(128),
   key: z.string().min(1).max(512).refine((value) => Buffer.byteLength(value) <= 512, "at most 512 bytes in UTF-8"),
+  queue: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, "a queue name: letters, digits, '_' and '-', starting with a letter or digit"),
 };
 
 /** What a route declares: enough to validate requests and to generate the OpenAPI document. */

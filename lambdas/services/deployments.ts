@@ -3,10 +3,11 @@ import { AlreadyExistsError, VersionConflictError } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
 import type { FlowRunService } from "./flowRuns.js";
+import { deploymentPoolProblems } from "./workPools.js";
 
 /** `POST /v1/deployments`, validated: a deployment's own fields, most of them optional. */
 export type CreateDeploymentInput = Pick<DeploymentRecord, "name" | "flowName"> &
-  Partial<Pick<DeploymentRecord, "entrypoint" | "bundleId" | "version" | "description" | "parameters" | "parameterSchema" | "tags" | "workPool" | "engine" | "stateMachineArn" | "paused">>;
+  Partial<Pick<DeploymentRecord, "entrypoint" | "bundleId" | "version" | "description" | "parameters" | "parameterSchema" | "tags" | "workPool" | "workQueue" | "engine" | "stateMachineArn" | "paused">>;
 
 /** `PATCH /v1/deployments/{id}`, validated. */
 export type UpdateDeploymentInput = Partial<Omit<CreateDeploymentInput, "name">>;
@@ -41,9 +42,10 @@ export class DeploymentService {
       createdAt: at,
       updatedAt: at,
     };
-    for (const key of ["entrypoint", "bundleId", "version", "description", "parameterSchema", "workPool", "stateMachineArn"] as const) {
+    for (const key of ["entrypoint", "bundleId", "version", "description", "parameterSchema", "workPool", "workQueue", "stateMachineArn"] as const) {
       if (input[key] !== undefined) (deployment as unknown as Record<string, unknown>)[key] = input[key];
     }
+    await this.checkPool(input.workPool, input.workQueue);
     try {
       return await this.deps.store.createDeployment(deployment);
     } catch (error) {
@@ -78,6 +80,7 @@ export class DeploymentService {
           { field: "body.entrypoint", message: "give exactly one of entrypoint and bundleId" },
         ]);
       }
+      if (patch.workPool !== undefined || patch.workQueue !== undefined) await this.checkPool(next.workPool, next.workQueue);
       try {
         return await this.deps.store.updateDeployment(next, current.revision);
       } catch (error) {
@@ -85,6 +88,12 @@ export class DeploymentService {
       }
     }
     throw new ServiceError("CONFLICT", `deployment ${idOrName} is changing too fast; try again`);
+  }
+
+  /** A deployment's work pool must exist and have its queue: a 400 naming the field otherwise. */
+  private async checkPool(workPool: string | undefined, workQueue: string | undefined): Promise<void> {
+    const problems = await deploymentPoolProblems(this.deps.store, workPool, workQueue);
+    if (problems.length > 0) throw new ServiceError("VALIDATION", problems.map((problem) => `${problem.field}: ${problem.message}`).join("; "), problems);
   }
 
   async remove(idOrName: string): Promise<void> {

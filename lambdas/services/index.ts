@@ -4,6 +4,7 @@ import { DeploymentService } from "./deployments.js";
 import { FlowRunService } from "./flowRuns.js";
 import { TaskRunService } from "./taskRuns.js";
 import { TelemetryService } from "./telemetry.js";
+import { WorkPoolService } from "./workPools.js";
 
 /** Every control-plane use case, composed over one store. */
 export interface Services {
@@ -12,6 +13,7 @@ export interface Services {
   telemetry: TelemetryService;
   deployments: DeploymentService;
   concurrencyLimits: ConcurrencyLimitService;
+  workPools: WorkPoolService;
 }
 
 /**
@@ -30,5 +32,6 @@ export function createServices(deps: ServiceDeps): Services {
     telemetry: new TelemetryService(deps),
     deployments: new DeploymentService(deps, flowRuns),
     concurrencyLimits: new ConcurrencyLimitService(deps),
+    workPools: new WorkPoolService(deps),
   };
 }

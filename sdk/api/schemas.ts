@@ -222,6 +222,7 @@ export const DeploymentSchema = z.object({
   tags: z.array(z.string()),
   workPool: z.string().optional(),
   engine: z.enum(["durable", "step-functions"]),
+  workQueue: z.string().optional(),
   stateMachineArn: z.string().optional(),
   paused: z.boolean(),
   revision: z.number().int(),
@@ -244,6 +245,8 @@ const deploymentFields = {
   tags: z.array(tag).max(50).optional(),
   workPool: name.optional(),
   engine: z.enum(["durable", "step-functions"]).optional(),
+  /** The queue of the work pool (`default` when absent). */
+  workQueue: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, "letters, digits, '_' and '-', starting with a letter or digit").optional(),
   stateMachineArn: z
     .string()
     .max(256)
@@ -298,6 +301,102 @@ export const LeaseSchema = z.object({ tag: z.string(), leaseId: z.string(), expi
 /** `POST /v1/concurrency-limits/{tag}/leases/{leaseId}/renew`. */
 export const RenewLeaseRequestSchema = z.object({ ttlSeconds: z.number().int().min(1).max(86_400).optional() }).strict();
 
+const poolName = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, "letters, digits, '_' and '-', starting with a letter or digit");
+const environmentName = z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name: letters, digits and '_', not starting with a digit");
+
+/** Where a work pool's runs run. */
+export const WorkPoolTypeSchema = z.enum(["lambda", "fargate", "local"]);
+
+/** The job settings a work pool gives each runner: memory and cpu (fargate), timeout (seconds), environment, image (fargate). */
+export const JobSettingsSchema = z
+  .object({
+    memory: z.number().int().min(128).max(122_880).optional(),
+    cpu: z.number().int().min(128).max(16_384).optional(),
+    timeout: z.number().int().min(1).max(604_800).optional(),
+    environment: z.record(environmentName, z.string().max(4_096)).refine((value) => Object.keys(value).length <= 100, "at most 100 variables").optional(),
+    image: z.string().min(1).max(1_024).optional(),
+  })
+  .strict();
+
+/** A queue of a work pool. */
+export const WorkPoolQueueSchema = z.object({
+  name: z.string(),
+  priority: z.number().int(),
+  concurrencyLimit: z.number().int().optional(),
+  paused: z.boolean(),
+});
+
+/** A work pool. */
+export const WorkPoolSchema = z.object({
+  name: z.string(),
+  type: WorkPoolTypeSchema,
+  description: z.string().optional(),
+  jobSettings: JobSettingsSchema,
+  queues: z.array(WorkPoolQueueSchema),
+  paused: z.boolean(),
+  revision: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const queueSettings = {
+  /** 1 is the highest. */
+  priority: z.number().int().min(1).max(100),
+  concurrencyLimit: z.number().int().min(0).max(100_000),
+  paused: z.boolean(),
+};
+
+/** `POST /v1/work-pools`. Without `queues`, the pool gets one queue, `default`, priority 1. */
+export const CreateWorkPoolRequestSchema = z
+  .object({
+    name: poolName,
+    type: WorkPoolTypeSchema,
+    description: z.string().max(2_000).optional(),
+    jobSettings: JobSettingsSchema.optional(),
+    queues: z
+      .array(
+        z
+          .object({
+            name: poolName,
+            priority: queueSettings.priority.optional(),
+            concurrencyLimit: queueSettings.concurrencyLimit.optional(),
+            paused: queueSettings.paused.optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(20)
+      .optional(),
+    paused: z.boolean().optional(),
+  })
+  .strict();
+
+/** `PATCH /v1/work-pools/{name}`: job settings given replace the pool's, `null` removes one. */
+export const UpdateWorkPoolRequestSchema = z
+  .object({
+    description: z.string().max(2_000).nullable().optional(),
+    jobSettings: z
+      .object({
+        memory: JobSettingsSchema.shape.memory.unwrap().nullable().optional(),
+        cpu: JobSettingsSchema.shape.cpu.unwrap().nullable().optional(),
+        timeout: JobSettingsSchema.shape.timeout.unwrap().nullable().optional(),
+        environment: JobSettingsSchema.shape.environment.unwrap().nullable().optional(),
+        image: JobSettingsSchema.shape.image.unwrap().nullable().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** `PUT /v1/work-pools/{name}/queues/{queue}`: creates the queue (priority 1 unless given) or changes the fields given; `concurrencyLimit: null` removes the limit. */
+export const UpsertWorkPoolQueueRequestSchema = z
+  .object({
+    priority: queueSettings.priority.optional(),
+    concurrencyLimit: queueSettings.concurrencyLimit.nullable().optional(),
+    paused: queueSettings.paused.optional(),
+  })
+  .strict();
+
 /** A page of items with the cursor to the next page. */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), cursor: z.string().optional() });
 
@@ -320,3 +419,4 @@ export type ConcurrencyLimitDto = z.infer<typeof ConcurrencyLimitSchema>;
 export type ArtifactDto = z.infer<typeof ArtifactSchema>;
 export type LogDto = z.infer<typeof LogSchema>;
 export type Problem = z.infer<typeof ProblemSchema>;
+export type WorkPoolDto = z.infer<typeof WorkPoolSchema>;

@@ -31,6 +31,7 @@ describe("aloft deployments", () => {
   });
 
   it("creates a paused deployment from a bundle and prints it as JSON with --json", async () => {
+    await cp.client.workPools.create({ name: "gpu", type: "fargate" });
     const result = await cp.aloft(["deployments", "create", "weekly", "--flow", "report", "--bundle", "bundle-7", "--pool", "gpu", "--engine", "step-functions", "--paused", "--json"]);
 
     expect(result.code).toBe(0);

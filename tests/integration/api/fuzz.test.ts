@@ -47,7 +47,7 @@ const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 40);
 let cp: TestControlPlane;
 let routes: Route[];
 /** Ids that exist, by path parameter name, so that some requests reach the services with real data. */
-const known: Record<string, string[]> = { id: [], tag: [], leaseId: [], key: ["k1"] };
+const known: Record<string, string[]> = { id: [], tag: [], leaseId: [], key: ["k1"], name: ["fuzz-pool"], queue: ["default", "bulk"] };
 
 beforeAll(async () => {
   cp = await startTestControlPlane();
@@ -60,6 +60,7 @@ beforeAll(async () => {
   await cp.call("POST", "/v1/concurrency-limits", { tag: "fuzz", limit: 3 });
   const lease = (await (await cp.call("POST", "/v1/concurrency-limits/fuzz/leases", {})).json()) as { leaseId: string };
   await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/k1`, { value: 1 });
+  await cp.call("POST", "/v1/work-pools", { name: "fuzz-pool", type: "fargate", queues: [{ name: "default" }, { name: "bulk", priority: 2 }] });
   known.id!.push(run.id, taskRun.id, deployment.id, deployment.name);
   known.tag!.push("fuzz");
   known.leaseId!.push(lease.leaseId);

@@ -57,6 +57,16 @@ const EXPECTED_ROUTES = [
   "post /v1/concurrency-limits/{tag}/leases",
   "post /v1/concurrency-limits/{tag}/leases/{leaseId}/renew",
   "delete /v1/concurrency-limits/{tag}/leases/{leaseId}",
+  "get /v1/work-pools",
+  "post /v1/work-pools",
+  "get /v1/work-pools/{name}",
+  "patch /v1/work-pools/{name}",
+  "post /v1/work-pools/{name}/pause",
+  "post /v1/work-pools/{name}/resume",
+  "put /v1/work-pools/{name}/queues/{queue}",
+  "delete /v1/work-pools/{name}/queues/{queue}",
+  "post /v1/work-pools/{name}/queues/{queue}/pause",
+  "post /v1/work-pools/{name}/queues/{queue}/resume",
   "post /v1/webhooks/{name}",
 ];
 

@@ -31,6 +31,7 @@ beforeAll(async () => {
   plane = await startWorkerPlane();
   for (const [name, value] of Object.entries({ ...plane.env, ...RUNNER })) vi.stubEnv(name, value);
   await plane.services.deployments.create({ name: "etl", flowName: "etl", bundleId: "etl-1" });
+  await plane.services.workPools.create({ name: "fargate-arm", type: "fargate" });
   await plane.services.deployments.create({ name: "etl-fargate", flowName: "etl", bundleId: "etl-1", workPool: "fargate-arm" });
 });
 

@@ -1,0 +1,38 @@
+import type { DeploymentResponse, FlowRunResponse } from "../api/types.js";
+import type { RunnerOutcome } from "./claimedRun.js";
+
+/**
+ * A claimed run handed to a runner process: what `POST /v1/work-pools/{pool}/claims` returned
+ * for it.
+ *
+ * @example
+ * ```ts
+ * const job: RunJob = { runId: claim.runId, runnerToken: claim.runnerToken, flowRun: claim.flowRun, deployment: claim.deployment };
+ * ```
+ */
+export interface RunJob {
+  runId: string;
+  runnerToken: string;
+  flowRun?: FlowRunResponse;
+  deployment?: DeploymentResponse;
+}
+
+/**
+ * Messages from a supervisor to a runner process (over the IPC channel).
+ *
+ * @example
+ * ```ts
+ * child.send({ type: "run", job } satisfies ToRunner);
+ * ```
+ */
+export type ToRunner = { type: "run"; job: RunJob } | { type: "exit" };
+
+/**
+ * Messages from a runner process to its supervisor.
+ *
+ * @example
+ * ```ts
+ * process.send?.({ type: "done", runId, outcome } satisfies FromRunner);
+ * ```
+ */
+export type FromRunner = { type: "ready" } | { type: "done"; runId: string; outcome: RunnerOutcome } | { type: "error"; runId: string; message: string };
