@@ -42,7 +42,7 @@ export class DeploymentService {
       createdAt: at,
       updatedAt: at,
     };
-    for (const key of ["entrypoint", "bundleId", "version", "description", "parameterSchema", "workPool", "workQueue", "workQueue", "stateMachineArn"] as const) {
+    for (const key of ["entrypoint", "bundleId", "version", "description", "parameterSchema", "workPool", "workQueue", "stateMachineArn"] as const) {
       if (input[key] !== undefined) (deployment as unknown as Record<string, unknown>)[key] = input[key];
     }
     await this.checkPool(input.workPool, input.workQueue);
