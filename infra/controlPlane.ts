@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy } from "aws-cdk-lib";
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -127,6 +127,14 @@ export class AloftControlPlane extends Construct {
       "A webhook signing key is shared with the sending system; rotating it is a coordinated change (new key in the sender first), not an automatic rotation.",
     );
 
+    this.stepFunctions = new StepFunctionsSupport(this, "StepFunctions", { stage, logRetention, removalPolicy });
+    const stateMachines = Stack.of(this).formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: this.stepFunctions.namePrefix,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
     const make = (handler: HandlerName, description: string, timeout: Duration, memorySize: number, environment: Record<string, string>) =>
       new HandlerFunction(this, `${handler[0]!.toUpperCase()}${handler.slice(1)}Function`, {
         handler,
@@ -150,6 +158,7 @@ export class AloftControlPlane extends Construct {
     });
     const dispatcher = make("dispatcher", "Aloft dispatcher: starts due flow runs on their runners", dispatcherTimeout, 512, {
       ALOFT_TABLE_NAME: table.tableName,
+      ALOFT_PAYLOAD_BUCKET: bucket.bucketName,
       ALOFT_WORK_QUEUE_URL: workQueue.queueUrl,
       ALOFT_RUNNER_FUNCTION: runner.function.functionName,
       ALOFT_CLUSTER_ARN: this.runners.cluster.clusterArn,
@@ -198,7 +207,11 @@ export class AloftControlPlane extends Construct {
     dispatcher.allow(["iam:PassRole"], [this.runners.taskRole.roleArn, executionRole.roleArn], undefined, {
       StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
     });
-    dispatcher.allow(KEY_USE, [tableKey.keyArn, queueKey.keyArn]);
+    // Runs of step-functions deployments: the state machines FlowBundles deploy later, all named with the stage's prefix.
+    dispatcher.allow(["states:StartExecution"], [`${stateMachines}*`], "FlowBundles deploy state machines after the control plane; the dispatcher may start those of its stage, all named aloft-<stage>_<deployment>.");
+    // Their parameters over 64 KB are the execution input, read back from the payload bucket.
+    dispatcher.allow(["s3:GetObject"], [payloads], payloadReason);
+    dispatcher.allow(KEY_USE, [tableKey.keyArn, queueKey.keyArn, bucketKey.keyArn]);
     dispatcher.function.addEventSource(new SqsEventSource(workQueue, { batchSize: 10, reportBatchItemFailures: true }));
 
     runState(monitor, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
@@ -215,7 +228,12 @@ export class AloftControlPlane extends Construct {
     mirror.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
     new events.Rule(this, "StepFunctionsStatusRule", {
       description: "Mirrors Step Functions execution status changes into Aloft run state",
-      eventPattern: { source: ["aws.states"], detailType: ["Step Functions Execution Status Change"] },
+      // Only the executions of state machines deployed by this stage's FlowBundles.
+      eventPattern: {
+        source: ["aws.states"],
+        detailType: ["Step Functions Execution Status Change"],
+        detail: { stateMachineArn: [{ prefix: stateMachines }] },
+      },
       targets: [new targets.LambdaFunction(mirror.function, { retryAttempts: 3 })],
     });
 
@@ -249,8 +267,6 @@ export class AloftControlPlane extends Construct {
     });
     this.apiUrl = this.httpApi.url;
 
-    this.stepFunctions = new StepFunctionsSupport(this, "StepFunctions", { stage, logRetention, removalPolicy });
-
     this.monitoring = new Monitoring(this, "Monitoring", {
       stage,
       removalPolicy,
@@ -272,7 +288,6 @@ export class AloftControlPlane extends Construct {
     output("ScheduleGroupName", this.messaging.scheduleGroup.scheduleGroupName, "EventBridge Scheduler group of deployments' schedules");
     output("SchedulerRoleArn", this.messaging.schedulerRole.roleArn, "The role schedules in the group assume");
     output("RunnerClusterArn", this.runners.cluster.clusterArn, "ECS cluster of Fargate runners");
-    output("StateMachineRoleArn", this.stepFunctions.role.roleArn, "Role of deployed state machines");
     output("StateMachineLogGroupName", this.stepFunctions.logGroup.logGroupName, "Log group of deployed state machines");
     output("WebhookSigningKeyArn", this.webhookSigningKey.secretArn, "Secrets Manager secret holding the webhook HMAC key");
     output("AlarmTopicArn", this.monitoring.alarmTopic.topicArn, "SNS topic the alarms notify");

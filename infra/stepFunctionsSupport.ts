@@ -1,4 +1,4 @@
-import { type RemovalPolicy } from "aws-cdk-lib";
+import { Stack, type RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
@@ -14,19 +14,27 @@ export interface StepFunctionsSupportProps {
 
 /**
  * What state machines compiled from flows share: the log group they log to (level ALL, with
- * execution data) and the role they run as, which may deliver those logs and X-Ray traces. What a
- * state machine invokes is granted to {@link StepFunctionsSupport.role} by whoever deploys it.
+ * execution data), their logging and tracing settings, and the name prefix (`aloft-<stage>_`) the
+ * dispatcher may start and the mirror listens to. Each state machine runs as its own role, made by
+ * {@link StepFunctionsSupport.createRole}, to which its deployer grants exactly what it invokes.
  */
 export class StepFunctionsSupport extends Construct {
   readonly logGroup: logs.LogGroup;
-  readonly role: iam.Role;
+  /**
+   * `aloft-<stage>_`: every state machine Aloft deploys in this stage is named with it. Stages have
+   * no `_`, so one stage's prefix never matches another's (`aloft-dev_` is not a prefix of `aloft-dev-alice_…`).
+   */
+  readonly namePrefix: string;
   /** The `LoggingConfiguration` every deployed state machine uses. */
   readonly loggingConfiguration: sfn.CfnStateMachine.LoggingConfigurationProperty;
   /** The `TracingConfiguration` every deployed state machine uses (X-Ray on). */
   readonly tracingConfiguration: sfn.CfnStateMachine.TracingConfigurationProperty = { enabled: true };
+  private readonly stage: string;
 
   constructor(scope: Construct, id: string, props: StepFunctionsSupportProps) {
     super(scope, id);
+    this.stage = props.stage;
+    this.namePrefix = `aloft-${props.stage}_`;
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small for many state machines.
       logGroupName: `/aws/vendedlogs/states/aloft-${props.stage}`,
@@ -38,13 +46,26 @@ export class StepFunctionsSupport extends Construct {
       includeExecutionData: true,
       destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.logGroup.logGroupArn } }],
     };
-    this.role = new iam.Role(this, "Role", {
-      description: `Assumed by Aloft's deployed state machines (${props.stage})`,
+  }
+
+  /**
+   * A role for one state machine, assumed by Step Functions on behalf of this account only, that may
+   * deliver its logs and X-Ray traces and nothing else yet.
+   *
+   * @example
+   * ```ts
+   * const role = controlPlane.stepFunctions.createRole(this, "EtlRole", "Aloft state machine of nightly-etl");
+   * role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [taskFunction.functionArn] }));
+   * ```
+   */
+  createRole(scope: Construct, id: string, description: string): iam.Role {
+    const role = new iam.Role(scope, id, {
+      description: `${description} (${this.stage})`,
       assumedBy: new iam.ServicePrincipal("states.amazonaws.com", {
-        conditions: { StringEquals: { "aws:SourceAccount": this.logGroup.stack.account } },
+        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } },
       }),
     });
-    this.role.addToPrincipalPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [
           "logs:CreateLogDelivery",
@@ -59,17 +80,18 @@ export class StepFunctionsSupport extends Construct {
         resources: ["*"],
       }),
     );
-    this.role.addToPrincipalPolicy(
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
         resources: ["*"],
       }),
     );
     acknowledge(
-      this.role,
+      role,
       "AwsSolutions-IAM5",
       "Step Functions log delivery (logs:*LogDelivery, resource policies) and X-Ray tracing support no resource-level permissions; AWS documents '*' for both.",
       "Resource::*",
     );
+    return role;
   }
 }

@@ -73,9 +73,10 @@ describe("least-privilege IAM", () => {
     );
   });
 
-  it("lets the dispatcher consume the work queue, invoke the runner function, and run only the runner task definition in the runner cluster", () => {
+  it("lets the dispatcher consume the work queue, invoke the runner function, run only the runner task definition in the runner cluster, and start only its stage's state machines", () => {
     const { controlPlane, getAtt, ref } = synthesized;
     const { table, indexes, keys, sendToWorkQueue } = shared();
+    const stateMachines = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":stateMachine:aloft-prod_*"]] };
     const workQueue = getAtt(controlPlane.messaging.workQueue, "Arn");
     expect(statementsOf("dispatcher")).toEqual(
       expectedStatements([
@@ -94,7 +95,9 @@ describe("least-privilege IAM", () => {
           resources: [getAtt(controlPlane.runners.taskRole, "Arn"), getAtt(controlPlane.runners.taskDefinition.executionRole!, "Arn")],
           condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
         },
-        keys("table", "queue"),
+        { actions: ["states:StartExecution"], resources: [stateMachines] },
+        { actions: ["s3:GetObject"], resources: [arnWithSuffix(getAtt(controlPlane.data.bucket, "Arn"), "/payloads/*")] },
+        keys("table", "queue", "bucket"),
         // The SQS event source mapping polls with the function's role.
         { actions: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], resources: [workQueue] },
         { actions: ["kms:Decrypt"], resources: [getAtt(controlPlane.messaging.queueKey, "Arn")] },
@@ -153,13 +156,6 @@ describe("least-privilege IAM", () => {
     const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
     expect(trust?.Principal).toEqual({ Service: "scheduler.amazonaws.com" });
     expect(Object.keys(trust?.Condition ?? {}).sort()).toEqual(["ArnLike", "StringEquals"]);
-  });
-
-  it("gives the state-machine role log delivery and X-Ray, and nothing that touches data", () => {
-    const { controlPlane, logicalId, template } = synthesized;
-    const statements = statementsOfRole(template, logicalId(controlPlane.stepFunctions.role));
-    expect(statements.flatMap((statement) => statement.actions).every((action) => action.startsWith("logs:") || action.startsWith("xray:"))).toBe(true);
-    expect(statements.flatMap((statement) => statement.actions)).toContain("logs:CreateLogDelivery");
   });
 
   it("uses no AWS-managed policies on any role", () => {

@@ -46,6 +46,7 @@ describe("functions", () => {
     expect(environmentOf("scheduler")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_WORK_QUEUE_URL: queueUrl });
     expect(environmentOf("monitor")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_WORK_QUEUE_URL: queueUrl });
     expect(environmentOf("mirror")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_PAYLOAD_BUCKET: bucket });
+    expect(environmentOf("dispatcher")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_PAYLOAD_BUCKET: bucket, ALOFT_WORK_QUEUE_URL: queueUrl });
     expect(environmentOf("runner")).toMatchObject({ ALOFT_TABLE_NAME: table, ALOFT_PAYLOAD_BUCKET: bucket, ALOFT_BUNDLE_PREFIX: "bundles/" });
     for (const name of ["api", "scheduler", "monitor", "mirror", "runner"] as const) {
       expect(Object.keys(environmentOf(name)).filter((key) => key.startsWith("ALOFT_")).sort()).toEqual(
@@ -88,7 +89,7 @@ describe("functions", () => {
     });
   });
 
-  it("run the monitor every minute and send Step Functions status changes to the mirror", () => {
+  it("run the monitor every minute and send status changes of the stage's state machines (named aloft-<stage>_…) to the mirror", () => {
     const { template, controlPlane, getAtt } = synthesized;
     template.hasResourceProperties("AWS::Events::Rule", {
       ScheduleExpression: "rate(1 minute)",
@@ -97,7 +98,15 @@ describe("functions", () => {
     const rules = template.findResources("AWS::Events::Rule", { Properties: { EventPattern: Match.anyValue() } });
     const mirrorRule = Object.values(rules) as { Properties: { EventPattern: unknown; EventBusName?: unknown; Targets: { Arn: unknown }[] } }[];
     expect(mirrorRule).toHaveLength(1);
-    expect(mirrorRule[0]?.Properties.EventPattern).toEqual({ source: ["aws.states"], "detail-type": ["Step Functions Execution Status Change"] });
+    expect(mirrorRule[0]?.Properties.EventPattern).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: {
+        stateMachineArn: [
+          { prefix: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":stateMachine:aloft-dev_"]] } },
+        ],
+      },
+    });
     expect(mirrorRule[0]?.Properties.EventBusName).toBeUndefined(); // the default bus
     expect(mirrorRule[0]?.Properties.Targets.map((target) => target.Arn)).toEqual([getAtt(controlPlane.functions.mirror.function, "Arn")]);
   });
