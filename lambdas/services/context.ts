@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FlowRunRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { PayloadStore } from "./payloads.js";
+import type { StepFunctionsCallbacks } from "./ports.js";
 
 /**
  * What every service needs: the store, the time, and new ids. Tests pass a fixed clock.
@@ -24,6 +25,8 @@ export interface ServiceDeps {
    * functions publish metrics from it; an error it throws is swallowed, as the transition stands.
    */
   onFlowRunFinished?: (run: FlowRunRecord) => void;
+  /** Completes the approvals Step Functions runs wait for (resume); without it such a resume is refused. */
+  stepFunctionsCallbacks?: StepFunctionsCallbacks;
 }
 
 /**
@@ -34,6 +37,6 @@ export interface ServiceDeps {
  * const services = createServices(serviceDeps(store));
  * ```
  */
-export function serviceDeps(store: Store, payloads?: PayloadStore, hooks: Pick<ServiceDeps, "onFlowRunFinished"> = {}): ServiceDeps {
+export function serviceDeps(store: Store, payloads?: PayloadStore, hooks: Pick<ServiceDeps, "onFlowRunFinished" | "stepFunctionsCallbacks"> = {}): ServiceDeps {
   return { store, now: () => Date.now(), newId: () => randomUUID(), ...(payloads ? { payloads } : {}), ...hooks };
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { isTerminal, makeState, type State } from "../../sdk/model/states.js";
 import type { FlowRunRecord, Page, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
@@ -149,15 +150,46 @@ export class FlowRunService {
 
   /**
    * Resumes a PAUSED run: a Suspended run (its process has exited) is re-scheduled as Resuming for a
-   * runner to pick up; a Paused run (its process is waiting) goes back to RUNNING.
+   * runner to pick up; a Paused run (its process is waiting) goes back to RUNNING. A Step Functions
+   * run waiting for approval has its task token completed with `{ approved: true, input }` (what
+   * `waitForApproval` returns) and goes back to RUNNING.
    */
-  async resume(id: string, transitionId?: string): Promise<TransitionOutcome<FlowRunRecord>> {
+  async resume(id: string, transitionId?: string, input?: unknown): Promise<TransitionOutcome<FlowRunRecord>> {
     const run = await this.get(id);
     if (run.state.type !== "PAUSED") {
       throw new ServiceError("CONFLICT", `flow run ${id} is ${run.state.type}, not PAUSED; only a paused run can be resumed`);
     }
+    if (run.approvalToken !== undefined) return this.approve(run, input, transitionId);
     const state = run.state.name === "Suspended" ? ({ type: "SCHEDULED", name: "Resuming" } as const) : ({ type: "RUNNING", name: "Running" } as const);
     return this.proposeState(id, { state, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
+  }
+
+  /**
+   * Suspends a Step Functions run at an approval: PAUSED "Suspended" with the approval state's task
+   * token kept on the run until `resume` completes it (the task Lambda calls this).
+   */
+  async awaitApproval(id: string, request: { taskToken: string; stateName?: string; timeoutSeconds?: number }): Promise<TransitionOutcome<FlowRunRecord>> {
+    const waiting = request.stateName === undefined ? "waiting for approval" : `waiting for approval at ${request.stateName}`;
+    const message = request.timeoutSeconds === undefined ? waiting : `${waiting} (times out after ${request.timeoutSeconds}s)`;
+    const outcome = await this.proposeState(id, {
+      state: { type: "PAUSED", name: "Suspended", message },
+      approvalToken: request.taskToken,
+      controlPlane: true,
+      transitionId: `approval:${createHash("sha256").update(request.taskToken).digest("hex").slice(0, 32)}`,
+    });
+    if (outcome.decision.status !== "ACCEPT") {
+      throw new ServiceError("CONFLICT", `flow run ${id} cannot wait for approval: ${outcome.decision.reason ?? `it is ${outcome.run?.state.type}`}`);
+    }
+    return outcome;
+  }
+
+  private async approve(run: FlowRunRecord, input: unknown, transitionId: string | undefined): Promise<TransitionOutcome<FlowRunRecord>> {
+    const callbacks = this.deps.stepFunctionsCallbacks;
+    if (!callbacks) throw new ServiceError("CONFLICT", `flow run ${run.id} waits for a Step Functions approval, and this control plane has no Step Functions client to complete it`);
+    if (!(await callbacks.sendTaskSuccess(run.approvalToken!, { approved: true, input: input ?? null }))) {
+      throw new ServiceError("CONFLICT", `the approval flow run ${run.id} waited for can no longer be completed: it timed out or its execution ended`);
+    }
+    return this.proposeState(run.id, { state: { type: "RUNNING", name: "Running", message: "approved" }, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
   }
 
   /**

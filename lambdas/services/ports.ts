@@ -97,3 +97,17 @@ export interface StartExecutionRequest {
 export interface StateMachines {
   start(request: StartExecutionRequest): Promise<{ executionArn: string }>;
 }
+
+/**
+ * Completes the `.waitForTaskToken` state a Step Functions run waits in (its approval): SendTaskSuccess
+ * on AWS; locally, the in-process execution's waiting state. Resolves false when the token can no
+ * longer be completed (the state timed out, the execution ended, or the token is unknown).
+ *
+ * @example
+ * ```ts
+ * await callbacks.sendTaskSuccess(run.approvalToken, { approved: true, input: null });
+ * ```
+ */
+export interface StepFunctionsCallbacks {
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<boolean>;
+}

@@ -20,6 +20,8 @@ export interface Proposal {
   retries?: number;
   /** Internal: the control plane proposes (user actions, dispatcher, monitor, mirror), so no token is needed. Never from the API body. */
   controlPlane?: boolean;
+  /** Internal: with a PAUSED proposal, the task token of the Step Functions approval the run waits for. */
+  approvalToken?: string;
   /** Internal: with a PENDING proposal, the token of the runner the claim hands the run to. */
   claimToken?: string;
 }
@@ -146,5 +148,7 @@ function patchFor<R extends TransitionTarget>(port: TransitionPort<R>, run: R, w
   if (to === "COMPLETED" && proposal.result !== undefined) patch.result = proposal.result;
   if ((to === "FAILED" || to === "CRASHED") && proposal.error !== undefined) patch.error = proposal.error;
   if (isTerminal(from) && !isTerminal(to)) patch.error = null;
+  if (to === "PAUSED" && proposal.approvalToken !== undefined) patch.approvalToken = proposal.approvalToken;
+  else if (from === "PAUSED" && to !== "PAUSED") patch.approvalToken = null;
   return patch;
 }

@@ -96,6 +96,7 @@ const FLOW_RUN_PATCH_FIELDS = [
   "retries",
   "heartbeatAt",
   "runner",
+  "approvalToken",
 ] as const;
 
 /** The terminal state types: a heartbeat is recorded only in the others (while the runner's token holds the run). */

@@ -25,6 +25,8 @@ export interface FlowRunRecord {
   endTime?: string;
   /** Flow attempts started (1 on the first RUNNING, +1 on each Retrying / explicit retry). */
   runCount: number;
+  /** Step Functions runs: the task token of the approval the run waits for (PAUSED "Suspended"); resume completes it. */
+  approvalToken?: string;
   result?: unknown;
   error?: ErrorInfo;
   /** Whether the run holds its concurrency slots (taken on entering RUNNING). */

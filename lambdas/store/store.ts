@@ -49,6 +49,8 @@ export interface TransitionPatch {
   /** Flow runs: `null` forgets the last runner's heartbeat and whereabouts (a new claim). */
   heartbeatAt?: string | null;
   runner?: RunnerInfo | null;
+  /** Flow runs: the task token of the approval a Step Functions run waits for; `null` forgets it. */
+  approvalToken?: string | null;
 }
 
 /** What a heartbeat found: the run as it is now, and whether the beat was recorded. */

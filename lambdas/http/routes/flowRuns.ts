@@ -36,6 +36,8 @@ const ListQuery = z
   .strict();
 const PageQuery = z.object({ limit, cursor }).strict();
 const ActionBody = z.object({ transitionId: z.string().min(1).max(128).optional(), force: z.boolean().optional() }).strict();
+/** `input` is what `waitForApproval` returns to a Step Functions run waiting for approval. */
+const ResumeBody = z.object({ transitionId: z.string().min(1).max(128).optional(), input: z.unknown().optional() }).strict();
 
 /** The API answer to a proposal. */
 export function decisionBody(outcome: TransitionOutcome<{ state: unknown }>) {
@@ -100,8 +102,8 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
     json(200, decisionBody(await flowRuns.retry(params.id!, { ...(body.force ? { force: true } : {}), ...(body.transitionId ? { transitionId: body.transitionId } : {}) }))),
   );
 
-  route(app, registry, { method: "post", path: "/v1/flow-runs/:id/resume", summary: "Resume a paused flow run", tag, body: ActionBody, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>
-    json(200, decisionBody(await flowRuns.resume(params.id!, body.transitionId))),
+  route(app, registry, { method: "post", path: "/v1/flow-runs/:id/resume", summary: "Resume a paused flow run (a Step Functions run waiting for approval gets `input`)", tag, body: ResumeBody, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>
+    json(200, decisionBody(await flowRuns.resume(params.id!, body.transitionId, body.input))),
   );
 
   route(app, registry, { method: "get", path: "/v1/flow-runs/:id/task-runs", summary: "The task runs of a flow run", tag, query: PageQuery, responses: { 200: pageOf(TaskRunSchema) } }, async ({ params, query }) => {
