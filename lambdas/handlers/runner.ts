@@ -17,6 +17,7 @@ import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { serviceDeps } from "../services/context.js";
 import { createServices } from "../services/index.js";
 import { BundleRunService, type RunnerOutcome } from "../services/running.js";
+import type { RunnerInfo } from "../../sdk/runner/claimedRun.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 
 const SERVICE = "aloft-runner";
@@ -26,8 +27,11 @@ const tracer = new Tracer({ serviceName: SERVICE });
 // zod/mini carries no messages by default; English ones name what is wrong with an event.
 z.config(en());
 
-/** The runner Lambda's event, as the dispatcher sends it. */
-export const RunnerEventSchema = z.object({ runId: z.string().check(z.minLength(1), z.maxLength(128)) });
+/** The runner Lambda's event, as the dispatcher sends it: the claimed run and the claim's token. */
+export const RunnerEventSchema = z.object({
+  runId: z.string().check(z.minLength(1), z.maxLength(128)),
+  runnerToken: z.string().check(z.minLength(1), z.maxLength(256)),
+});
 
 /**
  * Composes the runner from its environment: `ALOFT_TABLE_NAME` (the DynamoDB table),
@@ -61,22 +65,26 @@ export function runnerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Bun
 let runner: BundleRunService | undefined;
 
 /**
- * Executes one claimed flow run and reports what happened. Shared by the Lambda handler and the
- * Fargate entry point.
+ * Executes one claimed flow run with its claim token and reports what happened. Shared by the
+ * Lambda handler and the Fargate entry point; `where` is what the run's heartbeats say about this
+ * runner (so a stop after an ignored cancellation can address it).
  *
  * @example
  * ```ts
- * const outcome = await executeRun("4f8c…"); // { action: "ran", state: { type: "COMPLETED", … } }
+ * const outcome = await executeRun("4f8c…", token, { kind: "lambda", requestId }); // { action: "ran", state: { type: "COMPLETED", … } }
  * ```
  */
-export async function executeRun(runId: string, env: NodeJS.ProcessEnv = process.env): Promise<RunnerOutcome> {
+export async function executeRun(runId: string, runnerToken: string, where?: RunnerInfo, env: NodeJS.ProcessEnv = process.env): Promise<RunnerOutcome> {
   runner ??= runnerFromEnvironment(env);
   logger.appendKeys({ runId });
   try {
-    const outcome = await runner.execute(runId);
+    const outcome = await runner.execute(runId, runnerToken, where);
     if (outcome.action === "ran") {
       metrics.addMetric(outcome.state.type === "COMPLETED" ? "FlowRunsCompleted" : "FlowRunsNotCompleted", MetricUnit.Count, 1);
       logger.info("flow run finished", { state: outcome.state });
+    } else if (outcome.action === "stopped") {
+      metrics.addMetric("FlowRunsLostByRunner", MetricUnit.Count, 1);
+      logger.warn("stopped: the run was taken over by another runner", { reason: outcome.reason });
     } else if (outcome.action === "failed") {
       metrics.addMetric("FlowRunsFailedToStart", MetricUnit.Count, 1);
       logger.error("flow run could not start", { reason: outcome.reason });
@@ -92,7 +100,7 @@ export async function executeRun(runId: string, env: NodeJS.ProcessEnv = process
 }
 
 /**
- * The runner Lambda's entry point, invoked asynchronously by the dispatcher with `{ runId }`. An
+ * The runner Lambda's entry point, invoked asynchronously by the dispatcher with `{ runId, runnerToken }`. An
  * error (the bundle could not be downloaded) is thrown so that Lambda retries the event; the run
  * is still PENDING then, and the retry runs it.
  *
@@ -104,29 +112,48 @@ export async function executeRun(runId: string, env: NodeJS.ProcessEnv = process
 export async function handler(event: unknown, context?: { awsRequestId?: string }): Promise<RunnerOutcome> {
   if (context) logger.addContext(context as never);
   const parsed = RunnerEventSchema.safeParse(event);
-  if (!parsed.success) throw new Error(`invalid runner event: expected {"runId": "<id>"}, got ${JSON.stringify(event)?.slice(0, 200)}`);
-  return executeRun(parsed.data.runId);
+  if (!parsed.success) throw new Error(`invalid runner event: expected {"runId": "<id>", "runnerToken": "<claim token>"}, got ${JSON.stringify(event)?.slice(0, 200)}`);
+  const where: RunnerInfo = context?.awsRequestId === undefined ? { kind: "lambda" } : { kind: "lambda", requestId: context.awsRequestId };
+  return executeRun(parsed.data.runId, parsed.data.runnerToken, where);
 }
 
 /**
- * The Fargate task's entry point: runs the flow run named by `ALOFT_RUN_ID` and resolves to the
+ * The Fargate task's entry point: runs the flow run named by `ALOFT_RUN_ID` with the claim token
+ * `ALOFT_RUNNER_TOKEN` (both set by the dispatcher's container override) and resolves to the
  * process exit code (0 when the run was executed or had nothing to do, 1 when it could not start
  * or the runner failed). Called by itself when this module is the process's main module.
  *
  * @example
  * ```ts
- * // container: CMD ["node", "runner.mjs"]  (with ALOFT_RUN_ID set by the dispatcher's container override)
+ * // container: CMD ["node", "runner.mjs"]  (with ALOFT_RUN_ID and ALOFT_RUNNER_TOKEN set by the dispatcher's container override)
  * process.exitCode = await main();
  * ```
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
     const runId = requireEnv(env, "ALOFT_RUN_ID", "the id of the flow run to execute");
-    const outcome = await executeRun(runId, env);
+    const runnerToken = requireEnv(env, "ALOFT_RUNNER_TOKEN", "the token of the dispatcher's claim on the run");
+    const outcome = await executeRun(runId, runnerToken, await ecsTaskOf(env), env);
     return outcome.action === "failed" ? 1 : 0;
   } catch (error) {
     logger.error("runner failed", error as Error);
     return 1;
+  }
+}
+
+/**
+ * This Fargate task, from the ECS task metadata endpoint (`ECS_CONTAINER_METADATA_URI_V4`), so a
+ * stop can address it; just `{ kind: "ecs" }` when the endpoint does not answer.
+ */
+async function ecsTaskOf(env: NodeJS.ProcessEnv): Promise<RunnerInfo> {
+  const endpoint = env.ECS_CONTAINER_METADATA_URI_V4;
+  if (!endpoint) return { kind: "ecs" };
+  try {
+    const response = await fetch(`${endpoint}/task`, { signal: AbortSignal.timeout(2_000) });
+    const task = (await response.json()) as { TaskARN?: string; Cluster?: string };
+    return { kind: "ecs", ...(task.TaskARN ? { taskArn: task.TaskARN } : {}), ...(task.Cluster ? { clusterArn: task.Cluster } : {}) };
+  } catch {
+    return { kind: "ecs" };
   }
 }
 

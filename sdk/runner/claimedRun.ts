@@ -24,6 +24,7 @@ export interface RunnerInfo {
   pid?: number;
   host?: string;
   taskArn?: string;
+  clusterArn?: string;
   requestId?: string;
 }
 
@@ -189,7 +190,7 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
       const reason = messageOf(error);
       const answer = await proposeAs({
         state: { type: "FAILED", name: "Failed", message: reason.slice(0, 4_000) },
-        error: { name: "FlowNotLoaded", message: reason.slice(0, 4_000) },
+        error: { name: error instanceof Error && error.name !== "Error" ? error.name : "FlowNotLoaded", message: reason.slice(0, 4_000) },
         transitionId: `runner:${run.id}:${tokenTag(runnerToken)}:load`,
       });
       return answer.status === "ACCEPT" ? { action: "failed", reason } : { action: "skipped", reason: answer.reason ?? answer.status };

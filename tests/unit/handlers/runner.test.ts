@@ -71,11 +71,16 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-/** A deployment run, claimed as the dispatcher claims it. */
-async function claimedRun(parameters: Record<string, unknown>, deployment = "arithmetic"): Promise<string> {
+/** A deployment run, claimed as the dispatcher claims it: the event the runner gets. */
+async function claimedRun(parameters: Record<string, unknown>, deployment = "arithmetic"): Promise<{ runId: string; runnerToken: string }> {
   const { run } = await plane.services.deployments.run(deployment, { parameters });
-  await plane.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, transitionId: `dispatch:${randomUUID()}` });
-  return run.id;
+  return claim(run.id);
+}
+
+async function claim(runId: string): Promise<{ runId: string; runnerToken: string }> {
+  const runnerToken = randomUUID();
+  await plane.services.flowRuns.proposeState(runId, { state: { type: "PENDING" }, transitionId: `dispatch:${randomUUID()}`, controlPlane: true, claimToken: runnerToken });
+  return { runId, runnerToken };
 }
 
 async function traceOf(path: string): Promise<string[]> {
@@ -90,9 +95,10 @@ describe("runner function", () => {
 
   it("runs a claimed run from its deployment's bundle to COMPLETED, recording its task runs and journal", async () => {
     const trace = join(scratch, `trace-${randomUUID()}`);
-    const runId = await claimedRun({ x: 20, trace });
+    const event = await claimedRun({ x: 20, trace });
+    const { runId } = event;
 
-    const outcome = await handler({ runId });
+    const outcome = await handler(event, { awsRequestId: "req-1" });
 
     expect(outcome).toMatchObject({ action: "ran", state: { type: "COMPLETED" } });
     const run = await plane.services.flowRuns.get(runId);
@@ -105,15 +111,17 @@ describe("runner function", () => {
     const journal = await plane.services.telemetry.listJournal(runId);
     expect(journal.map((entry) => entry.value).sort()).toEqual([40, 41]);
     expect(await traceOf(trace)).toEqual(["double", "add-one"]);
+    expect((await plane.store.getFlowRun(runId))?.runner).toEqual({ kind: "lambda", requestId: "req-1" });
   });
 
   it("does nothing when invoked again for a run that already completed", async () => {
     const trace = join(scratch, `trace-${randomUUID()}`);
-    const runId = await claimedRun({ x: 1, trace });
-    await handler({ runId });
+    const event = await claimedRun({ x: 1, trace });
+    const { runId } = event;
+    await handler(event);
     const history = await plane.services.flowRuns.history(runId);
 
-    const again = await handler({ runId });
+    const again = await handler(event);
 
     expect(again).toEqual({ action: "skipped", reason: `flow run ${runId} is COMPLETED; only a PENDING (claimed) run is executed` });
     expect(await traceOf(trace)).toEqual(["double", "add-one"]);
@@ -124,14 +132,13 @@ describe("runner function", () => {
   it("replays a retried run's completed calls from its journal instead of running them again", async () => {
     const trace = join(scratch, `trace-${randomUUID()}`);
     const gate = join(scratch, `gate-${randomUUID()}`);
-    const runId = await claimedRun({ x: 5, trace, gate });
-    const failed = await handler({ runId });
+    const { runId, runnerToken } = await claimedRun({ x: 5, trace, gate });
+    const failed = await handler({ runId, runnerToken });
     expect(failed).toMatchObject({ action: "ran", state: { type: "FAILED" } });
     await writeFile(gate, "open");
     await plane.services.flowRuns.retry(runId);
-    await plane.services.flowRuns.proposeState(runId, { state: { type: "PENDING" }, transitionId: `dispatch:${randomUUID()}` });
 
-    const retried = await handler({ runId });
+    const retried = await handler(await claim(runId));
 
     expect(retried).toMatchObject({ action: "ran", state: { type: "COMPLETED" } });
     expect(await plane.services.flowRuns.get(runId)).toMatchObject({ state: { type: "COMPLETED" }, result: { result: 11 } });
@@ -141,7 +148,7 @@ describe("runner function", () => {
   it("leaves a run that was not claimed alone", async () => {
     const { run } = await plane.services.deployments.run("arithmetic", { parameters: { x: 1 } });
 
-    const outcome = await handler({ runId: run.id });
+    const outcome = await handler({ runId: run.id, runnerToken: "never-claimed" });
 
     expect(outcome).toEqual({ action: "skipped", reason: `flow run ${run.id} is SCHEDULED; only a PENDING (claimed) run is executed` });
     expect((await plane.services.flowRuns.get(run.id)).state.type).toBe("SCHEDULED");
@@ -149,9 +156,10 @@ describe("runner function", () => {
 
   it("fails the run when its bundle exports no flow of the run's name", async () => {
     await plane.services.deployments.create({ name: "misnamed", flowName: "geometry", bundleId });
-    const runId = await claimedRun({}, "misnamed");
+    const event = await claimedRun({}, "misnamed");
+    const { runId } = event;
 
-    const outcome = await handler({ runId });
+    const outcome = await handler(event);
 
     const reason = `bundle ${bundleId} exports no flow named "geometry" (its flows: arithmetic)`;
     expect(outcome).toEqual({ action: "failed", reason });
@@ -160,25 +168,42 @@ describe("runner function", () => {
 
   it("throws, leaving the run PENDING for Lambda's retry, when the bundle cannot be downloaded", async () => {
     await plane.services.deployments.create({ name: "unbundled", flowName: "arithmetic", bundleId: "never-uploaded" });
-    const runId = await claimedRun({}, "unbundled");
+    const event = await claimedRun({}, "unbundled");
+    const { runId } = event;
 
-    await expect(handler({ runId })).rejects.toThrow();
+    await expect(handler(event)).rejects.toThrow();
     expect((await plane.services.flowRuns.get(runId)).state.type).toBe("PENDING");
   });
 
   it("runs the run named by ALOFT_RUN_ID as the Fargate entry point", async () => {
     const trace = join(scratch, `trace-${randomUUID()}`);
-    const runId = await claimedRun({ x: 2, trace });
+    const { runId, runnerToken } = await claimedRun({ x: 2, trace });
 
-    const code = await main({ ...process.env, ALOFT_RUN_ID: runId });
+    const code = await main({ ...process.env, ALOFT_RUN_ID: runId, ALOFT_RUNNER_TOKEN: runnerToken });
 
     expect(code).toBe(0);
     expect((await plane.services.flowRuns.get(runId)).result).toEqual({ result: 5 });
-    expect(await main({ ...process.env, ALOFT_RUN_ID: "" })).toBe(1);
+    expect(await main({ ...process.env, ALOFT_RUN_ID: "", ALOFT_RUNNER_TOKEN: runnerToken })).toBe(1);
+    expect(await main({ ...process.env, ALOFT_RUN_ID: runId, ALOFT_RUNNER_TOKEN: "" })).toBe(1);
   });
 
-  it("refuses an event without a run id, and an environment without the bundle prefix", async () => {
-    await expect(handler({ id: "x" })).rejects.toThrow('invalid runner event: expected {"runId": "<id>"}, got {"id":"x"}');
+  it("stops without writing when another runner's claim took the run over", async () => {
+    const trace = join(scratch, `trace-${randomUUID()}`);
+    const first = await claimedRun({ x: 3, trace });
+    // The run was crashed and re-claimed before this (late) invocation started.
+    await plane.services.flowRuns.proposeState(first.runId, { state: { type: "SCHEDULED", name: "AwaitingRetry" }, controlPlane: true });
+    const second = await claim(first.runId);
+
+    const late = await handler(first);
+    const current = await handler(second);
+
+    expect(late.action).toBe("skipped");
+    expect(current).toMatchObject({ action: "ran", state: { type: "COMPLETED" } });
+    expect(await traceOf(trace)).toEqual(["double", "add-one"]);
+  });
+
+  it("refuses an event without a claim token, and an environment without the bundle prefix", async () => {
+    await expect(handler({ runId: "x" })).rejects.toThrow('invalid runner event: expected {"runId": "<id>", "runnerToken": "<claim token>"}, got {"runId":"x"}');
     const { ALOFT_BUNDLE_PREFIX: _prefix, ...rest } = { ...plane.env, ALOFT_BUNDLE_PREFIX: PREFIX };
     expect(() => runnerFromEnvironment(rest)).toThrow('ALOFT_BUNDLE_PREFIX is not set: this function needs the key prefix of flow bundles (e.g. "bundles/")');
   });
