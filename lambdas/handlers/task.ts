@@ -1,0 +1,47 @@
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { FileCacheStore } from "../../sdk/engine/cache.js";
+import { runStepFunctionsInvocation, type InvocationDeps } from "../../sdk/stepfunctions/taskInvocation.js";
+import { lazyClient, makeDynamoDbClient } from "../adapters/awsClients.js";
+import { requireEnv } from "../adapters/environment.js";
+import { loadS3Client } from "../adapters/lazyAwsClients.js";
+import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
+import { serviceDeps } from "../services/context.js";
+import { createServices } from "../services/index.js";
+import { stepFunctionsControlPlane } from "../services/stepFunctionTasks.js";
+import { DynamoDbStore } from "../store/dynamoDbStore.js";
+
+/**
+ * Composes the task Lambda from its environment: `ALOFT_TABLE_NAME` (task runs, logs and approval
+ * tokens are recorded there) and `ALOFT_PAYLOAD_BUCKET` (results over 256 KB, by reference). Tasks
+ * are found among those the bundle defines; the cache lives under /tmp.
+ *
+ * @example
+ * ```ts
+ * const deps = taskDepsFromEnvironment({ ALOFT_TABLE_NAME: "aloft", ALOFT_PAYLOAD_BUCKET: "aloft-payloads" });
+ * ```
+ */
+export function taskDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): InvocationDeps {
+  const tableName = requireEnv(env, "ALOFT_TABLE_NAME", "the name of the control plane's DynamoDB table");
+  const bucket = requireEnv(env, "ALOFT_PAYLOAD_BUCKET", "the bucket for task results over 256 KB");
+  const payloads = new S3PayloadStore(lazyClient(() => loadS3Client()), bucket);
+  const services = createServices(serviceDeps(new DynamoDbStore({ client: makeDynamoDbClient(), tableName }), payloads));
+  return { controlPlane: stepFunctionsControlPlane(services), payloads, cache: new FileCacheStore(join(tmpdir(), "aloft", "cache")) };
+}
+
+let deps: InvocationDeps | undefined;
+
+/**
+ * The flow bundle's task Lambda, invoked by the compiled state machines' Task states with an
+ * `aloft.task`, `aloft.hook` or `aloft.approval` payload. Resolves to the task's result (the
+ * state's `$.Payload`); a failure is thrown with the ASL error name its Retry and Catch match.
+ *
+ * @example
+ * ```ts
+ * // infra: the FlowBundle's task function, handler "handler" of lambdas/handlers/task.ts
+ * ```
+ */
+export async function handler(event: unknown): Promise<unknown> {
+  deps ??= taskDepsFromEnvironment();
+  return runStepFunctionsInvocation(event, deps);
+}
