@@ -6,6 +6,8 @@ import { METRICS_NAMESPACE } from "../adapters/environment.js";
 import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
 import { loadS3Client, loadSecretsManagerClient } from "../adapters/lazyAwsClients.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
+import { loadSfnClient } from "../adapters/sfnStateMachines.js";
+import { SfnStepFunctionsCallbacks } from "../adapters/sfnStepFunctionsCallbacks.js";
 import { cachedSecretString } from "../adapters/secretsManagerSecret.js";
 import { iamAuthorizer } from "../http/auth.js";
 import { createApi } from "../http/app.js";
@@ -36,7 +38,11 @@ export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
   const webhookSecretArn = env.ALOFT_WEBHOOK_SECRET_ARN;
   const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
   const payloads = new S3PayloadStore(() => loadS3Client(), bucket);
-  const deps = serviceDeps(store, payloads, { onFlowRunFinished: countFinishedFlowRuns(metrics) });
+  const deps = serviceDeps(store, payloads, {
+    onFlowRunFinished: countFinishedFlowRuns(metrics),
+    // Resuming a Step Functions run waiting for approval sends its task token back (SendTaskSuccess).
+    stepFunctionsCallbacks: new SfnStepFunctionsCallbacks(() => loadSfnClient()),
+  });
   // Without a secret there is no webhook route (404): nothing could verify a sender.
   const webhookSecret = webhookSecretArn ? { webhookSecret: cachedSecretString(() => loadSecretsManagerClient(), webhookSecretArn) } : {};
   return createApi({ services: createServices(deps), auth: iamAuthorizer, ...webhookSecret });
