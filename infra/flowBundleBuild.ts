@@ -73,14 +73,15 @@ export function buildFlowBundle(entry: string, stagingRoot: string, options: { s
 }
 
 /** The folder of the nearest package.json above the entry, where its imports are resolved from. */
-function nearestPackageRoot(file: string): string {
+export function nearestPackageRoot(file: string): string {
   for (let directory = dirname(file); ; directory = dirname(directory)) {
     if (existsSync(join(directory, "package.json"))) return directory;
     if (dirname(directory) === directory) return dirname(file);
   }
 }
 
-function loadEsbuild(): typeof import("esbuild") {
+/** The local esbuild (FlowBundle never bundles in Docker); a missing one is an error saying how to install it. */
+export function loadEsbuild(): typeof import("esbuild") {
   try {
     return createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
   } catch {
