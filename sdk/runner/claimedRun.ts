@@ -182,11 +182,15 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
     return answer;
   };
 
+  // Beats from the claim on: loading the code can take a while, and a silent claim is declared crashed.
+  const heartbeat = new Heartbeat(calls, run.id, runnerToken, options.runner, heartbeatMs, fence, controller);
+  heartbeat.start();
   try {
     let flow: RunnableFlow;
     try {
       flow = await options.loadFlow();
     } catch (error) {
+      if (fence.lost !== undefined) return { action: "stopped", reason: fence.lost };
       const reason = messageOf(error);
       const answer = await proposeAs({
         state: { type: "FAILED", name: "Failed", message: reason.slice(0, 4_000) },
@@ -196,12 +200,10 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
       return answer.status === "ACCEPT" ? { action: "failed", reason } : { action: "skipped", reason: answer.reason ?? answer.status };
     }
 
-    const started = await startRunning(run.id, runnerToken, flow, proposeAs, controller.signal);
+    const started = await startRunning(run.id, runnerToken, flow, proposeAs, controller.signal, fence);
     if (started !== undefined) return started;
 
     const link = new ControlPlaneLink(fencedCalls(calls, run.id, fence, proposeAs));
-    const heartbeat = new Heartbeat(calls, run.id, runnerToken, options.runner, heartbeatMs, fence, controller);
-    heartbeat.start();
     let finished: FlowRun;
     try {
       finished = await flow.run(run.parameters as never, {
@@ -220,6 +222,7 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
     if (fence.lost !== undefined) return { action: "stopped", reason: fence.lost };
     return { action: "ran", state: finished.state };
   } finally {
+    heartbeat.stop();
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
 }
@@ -234,17 +237,24 @@ async function startRunning(
   flow: RunnableFlow,
   propose: (body: ProposalBody & { retries?: number }) => Promise<ProposalAnswer>,
   signal: AbortSignal,
+  fence: RunFence,
 ): Promise<RunnerOutcome | undefined> {
   const body = { state: { type: "RUNNING" as const, name: "Running" }, transitionId: `runner:${runId}:${tokenTag(runnerToken)}:running`, retries: flow.options?.retries ?? 0 };
+  const cancel = async (): Promise<RunnerOutcome> => {
+    if (fence.lost !== undefined) return { action: "stopped", reason: fence.lost };
+    const cancelled = await propose({ state: { type: "CANCELLED", name: "Cancelled", message: "cancelled before it started" }, transitionId: `runner:${runId}:${tokenTag(runnerToken)}:cancelled` });
+    return { action: "skipped", reason: `cancelled before it started (${cancelled.status})` };
+  };
   for (;;) {
+    if (signal.aborted) return cancel();
     const answer = await propose(body);
+    if (fence.lost !== undefined) return { action: "stopped", reason: fence.lost };
     if (answer.status === "ACCEPT") return undefined;
     if (answer.status !== "WAIT") return { action: "skipped", reason: answer.reason ?? `the control plane answered ${answer.status} to RUNNING` };
     try {
       await sleep(Math.max(0.05, answer.delaySeconds ?? 1) * 1000, signal);
     } catch {
-      const cancelled = await propose({ state: { type: "CANCELLED", name: "Cancelled", message: "cancelled before it started" }, transitionId: `runner:${runId}:${tokenTag(runnerToken)}:cancelled` });
-      return { action: "skipped", reason: `cancelled while waiting to start (${cancelled.status})` };
+      return cancel();
     }
   }
 }

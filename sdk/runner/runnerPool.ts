@@ -112,12 +112,19 @@ export class RunnerPool {
    * ended, or its runner died.
    */
   async run(job: RunJob): Promise<PoolRunResult> {
+    return (await this.start(job)).result;
+  }
+
+  /** Hands a run to a free runner (waiting for one); resolves as soon as a runner has it, with the runner's pid. */
+  async start(job: RunJob): Promise<{ pid: number | undefined; result: Promise<PoolRunResult> }> {
     let runner: Runner | undefined;
     while (!(runner = [...this.runners].find((candidate) => candidate.ready && !candidate.job))) await this.idle();
-    return new Promise<PoolRunResult>((done) => {
-      runner.job = { job, done };
-      runner.child.send({ type: "run", job } satisfies ToRunner);
+    const taken = runner;
+    const result = new Promise<PoolRunResult>((done) => {
+      taken.job = { job, done };
+      taken.child.send({ type: "run", job } satisfies ToRunner);
     });
+    return { pid: taken.child.pid, result };
   }
 
   /** Kills the runner with this process id (SIGKILL); its run is reported `lost`. False if no runner has it. */

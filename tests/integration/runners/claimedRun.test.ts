@@ -125,15 +125,15 @@ describe("a runner executing a claimed run", () => {
     expect(plane.states()).toEqual(["Running", "Running", "Completed"]);
   });
 
-  it("leaves a run alone when the control plane refuses RUNNING (another runner holds it)", async () => {
+  it("stops without running the flow when the control plane says another runner holds the run", async () => {
     const plane = new FakeControlPlane();
     plane.answerRunning = [{ status: "REJECT", rule: "claimed-by-another-runner", reason: "another runner holds the run" }];
     let ran = false;
     const claimed = flow({ name: "claimed", run: async () => (ran = true) });
     const outcome = await executeClaimedRun({ calls: plane.calls(), run: run("r6"), runnerToken: "tok-6", loadFlow: async () => claimed as RunnableFlow, heartbeatSeconds: 60 });
-    expect(outcome).toEqual({ action: "skipped", reason: "another runner holds the run" });
+    expect(outcome).toEqual({ action: "stopped", reason: "the run was claimed by another runner: another runner holds the run" });
     expect(ran).toBe(false);
-    expect(plane.heartbeats).toBe(0);
+    expect(plane.states()).toEqual(["Running"]);
   });
 
   it("fails the run with the reason when its code cannot be loaded", async () => {

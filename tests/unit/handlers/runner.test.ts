@@ -197,7 +197,7 @@ describe("runner function", () => {
     const late = await handler(first);
     const current = await handler(second);
 
-    expect(late.action).toBe("skipped");
+    expect(late.action).toBe("stopped");
     expect(current).toMatchObject({ action: "ran", state: { type: "COMPLETED" } });
     expect(await traceOf(trace)).toEqual(["double", "add-one"]);
   });
