@@ -10,8 +10,15 @@
  * ```
  * @packageDocumentation
  */
-export { task, type Task, type TaskOptions, type MapOptions, type AnyTask } from "./definitions/task.js";
+export { task, type Task, type TaskOptions, type TaskRuntime, type MapOptions, type AnyTask } from "./definitions/task.js";
 export { flow, type Flow, type FlowOptions, type FlowOptionsWithSchema, type AnyFlow } from "./definitions/flow.js";
+export { when } from "./definitions/when.js";
+export { eq, gt, lt, isPresent, and, or, not, evaluateCondition, type Condition, type Comparable } from "./definitions/conditions.js";
+export { sleep } from "./definitions/sleep.js";
+export { waitForApproval, setApprovalRuntime, type Approval, type ApprovalOptions, type ApprovalRequest, type ApprovalRuntime } from "./definitions/approval.js";
+export { compileFlow, type CompileOptions, type CompiledFlow, type StateMachineDefinition } from "./compiler/compileFlow.js";
+export { CompileError } from "./compiler/compileError.js";
+export { mermaidGraph } from "./compiler/mermaid.js";
 export { registeredFlows, registeredTasks, findFlow, findTask } from "./definitions/registry.js";
 export type { RetryDelay, RetryOptions } from "./definitions/options.js";
 export type { FlowContext, RunOptions } from "./engine/flowRunner.js";

@@ -4,6 +4,7 @@ import type { FlowRun } from "../model/runs.js";
 import { callFlow, runFlow, timeoutOf, type FlowContext, type FlowSpec, type RunOptions } from "../engine/flowRunner.js";
 import { checkFunctions, checkName, checkRetryOptions, checkTags, throwIfProblems, type RetryOptions } from "./options.js";
 import { registerFlow } from "./registry.js";
+import { activeTrace } from "../compiler/traceContext.js";
 import { callerFile } from "./sourceFile.js";
 
 /** The options every flow takes, whatever its parameters. */
@@ -130,7 +131,8 @@ export function flow(options: FlowOptions<unknown, unknown> | FlowOptionsWithSch
   if (options.onFailure) spec.onFailure = options.onFailure as FlowSpec["onFailure"];
   if (options.onCancellation) spec.onCancellation = options.onCancellation as FlowSpec["onCancellation"];
 
-  const handle = ((params: unknown) => callFlow(spec, params)) as unknown as AnyFlow;
+  // While the compiler traces a flow, a subflow call records a state instead of running.
+  const handle = ((params: unknown) => activeTrace()?.callFlow(handle, params) ?? callFlow(spec, params)) as unknown as AnyFlow;
   Object.defineProperties(handle, {
     name: { value: options.name },
     kind: { value: "flow", enumerable: true },

@@ -5,6 +5,7 @@ import { hashText } from "../engine/hash.js";
 import { callTask, type TaskSpec } from "../engine/taskRunner.js";
 import { checkFunctions, checkName, checkRetryOptions, checkTags, throwIfProblems, type RetryOptions } from "./options.js";
 import { registerTask } from "./registry.js";
+import { activeTrace } from "../compiler/traceContext.js";
 
 /**
  * Options of `task()`.
@@ -37,7 +38,18 @@ export interface TaskOptions<A extends unknown[], R> extends RetryOptions {
   /** Called once, after the task run ends FAILED (after the last retry). */
   onFailure?: (info: TaskRunSummary, error: unknown) => void | Promise<void>;
   description?: string;
+  /**
+   * Where the task runs when its flow is deployed: "local" (default) in the flow's own process,
+   * "lambda" or "fargate" as its own job (a Step Functions state machine runs "fargate" tasks with ECS
+   * RunTask). The local engine runs every runtime in process.
+   */
+  runtime?: TaskRuntime;
 }
+
+/** Where a task runs when deployed; see {@link TaskOptions.runtime}. */
+export type TaskRuntime = "local" | "lambda" | "fargate";
+
+const RUNTIMES: readonly string[] = ["local", "lambda", "fargate"];
 
 /**
  * Options of `.map`.
@@ -50,6 +62,11 @@ export interface TaskOptions<A extends unknown[], R> extends RetryOptions {
 export interface MapOptions {
   /** The most items in flight at once; default: no limit beyond the flow's `taskConcurrency`. */
   concurrency?: number;
+  /**
+   * How a Step Functions state machine maps: "inline" (default; up to 40 items in flight) or
+   * "distributed" (child executions, for thousands of items). The local engine ignores it.
+   */
+  mode?: "inline" | "distributed";
 }
 
 /**
@@ -110,11 +127,16 @@ export function task<A extends unknown[], R>(options: TaskOptions<A, R>): Task<A
       if (cache.refresh !== undefined && typeof cache.refresh !== "boolean") problems.push("cache.refresh must be true or false");
     }
   }
+  if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
+    problems.push(`runtime must be "local", "lambda" or "fargate" (got ${JSON.stringify(options.runtime)})`);
+  }
   throwIfProblems(subject, problems);
 
   const spec = taskSpecOf(options);
-  const handle = ((...args: A) => callTask(spec, args)) as unknown as Task<A, Awaited<R>>;
-  const map = async (items: Iterable<unknown>, mapOptions: MapOptions = {}) => {
+  // While the compiler traces a flow, a call records a state instead of running.
+  const handle = ((...args: A) => activeTrace()?.callTask(handle, args) ?? callTask(spec, args)) as unknown as Task<A, Awaited<R>>;
+  const map = (items: Iterable<unknown>, mapOptions?: MapOptions) => activeTrace()?.mapTask(handle, items, mapOptions) ?? runMap(items, mapOptions);
+  const runMap = async (items: Iterable<unknown>, mapOptions: MapOptions = {}) => {
     const list = Array.from(items);
     const concurrency = mapOptions.concurrency ?? list.length;
     if (!(Number.isInteger(concurrency) && concurrency > 0) && list.length > 0) {
