@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
+import { addCompileCommand } from "./commands/compile.js";
 import { addConcurrencyCommand } from "./commands/concurrency.js";
 import { addDeploymentsCommand } from "./commands/deployments.js";
 import { addLoginCommand } from "./commands/login.js";
@@ -27,6 +28,7 @@ export function createProgram(): Command {
     // Program options only before the command: `aloft deployments create … --version 1.2` is the deployment's.
     .enablePositionalOptions();
   addRunCommand(program);
+  addCompileCommand(program);
   addRunsCommand(program);
   addDeploymentsCommand(program);
   addConcurrencyCommand(program);
