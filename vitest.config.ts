@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^aloft\/testing$/, replacement: sdk("testing/index.ts") },
+      { find: /^aloft\/stepfunctions$/, replacement: sdk("stepfunctions/index.ts") },
       { find: /^aloft$/, replacement: sdk("index.ts") },
     ],
   },

@@ -71,20 +71,64 @@ export const ApprovalInvocationSchema = z.object({
 });
 export type ApprovalInvocation = z.input<typeof ApprovalInvocationSchema>;
 
+/**
+ * `aloft.params` (the "Validate parameters" state): the flow's parameters, parsed by its zod schema
+ * (defaults applied), or `Aloft.InvalidParameters`.
+ *
+ * @example
+ * ```ts
+ * const check: ParamsInvocation = { kind: "aloft.params", flowName: "etl", params: { day: "2026-11-01" }, flowRunId: "4f8c…" };
+ * ```
+ */
+export const ParamsInvocationSchema = z.object({
+  kind: z.literal("aloft.params"),
+  flowName: z.string().min(1),
+  params: z.unknown().optional(),
+  flowRunId: z.string().min(1),
+  executionArn: z.string().optional(),
+});
+export type ParamsInvocation = z.input<typeof ParamsInvocationSchema>;
+
+/**
+ * `aloft.result` (after an `ecs:runTask.sync` state): the result the Fargate task stored.
+ *
+ * @example
+ * ```ts
+ * const fetch: ResultInvocation = { kind: "aloft.result", flowName: "ml", task: "train", stateName: "train", flowRunId: "4f8c…" };
+ * ```
+ */
+export const ResultInvocationSchema = z.object({
+  kind: z.literal("aloft.result"),
+  flowName: z.string().min(1),
+  task: z.string().min(1),
+  stateName: z.string().optional(),
+  flowRunId: z.string().min(1),
+  executionArn: z.string().optional(),
+  mapIndex: z.number().int().min(0).optional(),
+});
+export type ResultInvocation = z.input<typeof ResultInvocationSchema>;
+
 /** Any payload of the task Lambda. */
-export const StepFunctionsInvocationSchema = z.discriminatedUnion("kind", [TaskInvocationSchema, HookInvocationSchema, ApprovalInvocationSchema]);
+export const StepFunctionsInvocationSchema = z.discriminatedUnion("kind", [
+  TaskInvocationSchema,
+  HookInvocationSchema,
+  ApprovalInvocationSchema,
+  ParamsInvocationSchema,
+  ResultInvocationSchema,
+]);
 export type StepFunctionsInvocation = z.input<typeof StepFunctionsInvocationSchema>;
 
 /**
  * The error names the task Lambda fails with (each becomes the ASL error name a Retry or Catch
  * matches): `Aloft.TaskFailed` and `Aloft.TimedOut` are retried by the state's Retry while the task
  * has attempts left; `Aloft.Abort` (an `Abort`, `retryIf` answering no, a result that is not JSON)
- * is matched by no Retry; `Aloft.InvalidInvocation` is a payload or bundle the Lambda cannot run.
+ * and `Aloft.InvalidParameters` are matched by no Retry; `Aloft.InvalidInvocation` is a payload or bundle the Lambda cannot run.
  */
 export const ASL_ERRORS = {
   taskFailed: "Aloft.TaskFailed",
   timedOut: "Aloft.TimedOut",
   abort: "Aloft.Abort",
+  invalidParameters: "Aloft.InvalidParameters",
   invalidInvocation: "Aloft.InvalidInvocation",
 } as const;
 export type AslErrorName = (typeof ASL_ERRORS)[keyof typeof ASL_ERRORS];

@@ -5,7 +5,7 @@ import { stableStringify } from "../engine/hash.js";
 import { messageOf } from "../model/errors.js";
 import { ASL_ERRORS, StepFunctionsTaskError } from "./invocations.js";
 import { waitForLocalTaskToken } from "./localTaskTokens.js";
-import { resolveRefs, runStepFunctionsInvocation, type ResultPayloads, type StepFunctionsControlPlane } from "./taskInvocation.js";
+import { resolveRefs, runContainerInvocation, runStepFunctionsInvocation, type InvocationDeps, type ResultPayloads, type StepFunctionsControlPlane } from "./taskInvocation.js";
 
 /** An ASL state machine definition (JSONPath), as the compiler emits it. */
 export type AslDefinition = { StartAt: string; States: Record<string, AslState>; TimeoutSeconds?: number; [field: string]: unknown };
@@ -184,7 +184,7 @@ interface HandlerContext {
   attempts: Map<string, number>;
   children: ChildMachines;
   options: LocalRunOptions & { payloads: ResultPayloads };
-  invocationDeps: Parameters<typeof runStepFunctionsInvocation>[1];
+  invocationDeps: InvocationDeps;
 }
 
 function taskHandler(stateName: string, state: AslState, context: HandlerContext): (input: unknown) => Promise<unknown> {
@@ -284,40 +284,28 @@ async function startChild(input: unknown, jsonOutput: boolean, context: HandlerC
   throw error;
 }
 
-/** `ecs:runTask.sync` (a `runtime: "fargate"` task): the invocation the container would run, run in process. */
+/**
+ * `ecs:runTask.sync` (a `runtime: "fargate"` task): what the runner container does with its
+ * `ALOFT_TASK_INVOCATION` and `ALOFT_TASK_ATTEMPT` overrides, done in process; a failure fails the
+ * state as a stopped ECS task does (`States.TaskFailed`).
+ */
 async function runContainerTask(stateName: string, input: unknown, context: HandlerContext): Promise<unknown> {
-  const invocation = findInvocation(input);
+  const environment = new Map<string, string>();
+  const overrides = (input as { Overrides?: { ContainerOverrides?: Array<{ Environment?: Array<{ Name?: string; Value?: string }> }> } }).Overrides;
+  for (const container of overrides?.ContainerOverrides ?? []) for (const variable of container.Environment ?? []) if (variable.Name) environment.set(variable.Name, variable.Value ?? "");
+  const invocation = environment.get("ALOFT_TASK_INVOCATION");
   if (invocation === undefined) {
-    throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, `state "${stateName}" runs an ECS task whose overrides carry no Aloft task invocation`);
+    throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, `state "${stateName}" runs an ECS task without an ALOFT_TASK_INVOCATION override`);
   }
-  const payload = withAttempt(stateName, invocation, context);
+  const taskArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/aloft-local/${randomUUID().replaceAll("-", "")}`;
   try {
-    const result = await runStepFunctionsInvocation(payload.value, context.invocationDeps);
-    payload.done();
-    return { Payload: result };
+    await runContainerInvocation(JSON.parse(invocation), Number(environment.get("ALOFT_TASK_ATTEMPT") ?? "0"), context.invocationDeps);
   } catch (error) {
-    if (!(error instanceof Error) || (error.name !== ASL_ERRORS.taskFailed && error.name !== ASL_ERRORS.timedOut)) payload.done();
-    throw error;
+    const failed = new Error(JSON.stringify({ TaskArn: taskArn, LastStatus: "STOPPED", StopCode: "EssentialContainerExited", StoppedReason: messageOf(error), Containers: [{ ExitCode: 1 }] }));
+    failed.name = "States.TaskFailed";
+    throw failed;
   }
-}
-
-/** The `aloft.task` payload in a container override: an object, or JSON in a string (an environment variable). */
-function findInvocation(value: unknown): Record<string, unknown> | undefined {
-  if (typeof value === "string") {
-    if (!value.includes("aloft.task")) return undefined;
-    try {
-      return findInvocation(JSON.parse(value));
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  if ((value as { kind?: unknown }).kind === "aloft.task") return value as Record<string, unknown>;
-  for (const item of Object.values(value)) {
-    const found = findInvocation(item);
-    if (found) return found;
-  }
-  return undefined;
+  return { Attachments: [], Containers: [{ ExitCode: 0, LastStatus: "STOPPED", Name: "aloft-runner", TaskArn: taskArn }], LastStatus: "STOPPED", StopCode: "EssentialContainerExited", TaskArn: taskArn };
 }
 
 /**
@@ -345,7 +333,7 @@ async function recordOutcome(controlPlane: StepFunctionsControlPlane, result: Lo
     case "Failed":
     case "TimedOut":
       await controlPlane.proposeFlowRunState(result.runId, {
-        state: { type: "FAILED", name: result.status, message: `${result.error?.error}: ${result.error?.cause}`.slice(0, 4_000) },
+        state: { type: "FAILED", name: result.error?.error === ASL_ERRORS.invalidParameters ? "InvalidParameters" : result.status, message: `${result.error?.error}: ${result.error?.cause}`.slice(0, 4_000) },
         transitionId,
         error: { name: result.error?.error ?? "Error", message: result.error?.cause ?? "" },
       });

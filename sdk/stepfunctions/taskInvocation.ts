@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { ControlPlaneCalls } from "../api/controlPlaneLink.js";
 import { ControlPlaneLink } from "../api/controlPlaneLink.js";
-import { findTask as findRegisteredTask } from "../definitions/registry.js";
+import type { AnyFlow } from "../definitions/flow.js";
+import { findFlow as findRegisteredFlow, findTask as findRegisteredTask } from "../definitions/registry.js";
 import { taskSpecOf, type AnyTask } from "../definitions/task.js";
 import type { CacheStore } from "../engine/cache.js";
 import type { Clock } from "../engine/clock.js";
@@ -11,7 +12,7 @@ import { emitLog } from "../engine/logging.js";
 import { combineRecorders, type Recorder } from "../engine/recorder.js";
 import { isAbort } from "../engine/retryPolicy.js";
 import { callTaskAttempt } from "../engine/taskRunner.js";
-import { Abort, messageOf, NotSerializableError, TimedOutError } from "../model/errors.js";
+import { Abort, InvalidParametersError, messageOf, NotSerializableError, TimedOutError } from "../model/errors.js";
 import type { FlowRun, TaskRunSummary } from "../model/runs.js";
 import { makeState } from "../model/states.js";
 import {
@@ -22,6 +23,8 @@ import {
   type AloftRef,
   type ApprovalInvocationSchema,
   type HookInvocationSchema,
+  type ParamsInvocationSchema,
+  type ResultInvocationSchema,
   type TaskInvocationSchema,
 } from "./invocations.js";
 import type * as z from "zod";
@@ -108,10 +111,35 @@ export async function runStepFunctionsInvocation(payload: unknown, deps: Invocat
       return runHook(invocation, deps);
     case "aloft.approval":
       return awaitApproval(invocation, deps);
+    case "aloft.params":
+      return parseParams(invocation, deps);
+    case "aloft.result":
+      return containerResult(invocation, deps);
   }
 }
 
-async function runTask(invocation: z.output<typeof TaskInvocationSchema>, deps: InvocationDeps): Promise<unknown> {
+/**
+ * The Fargate side of an `ecs:runTask.sync` state: runs the invocation the container was given
+ * (`ALOFT_TASK_INVOCATION`, attempt `ALOFT_TASK_ATTEMPT`) and stores its result where the following
+ * `aloft.result` state reads it. A failure rejects (the container exits non-zero: ECS reports no error name).
+ *
+ * @example
+ * ```ts
+ * await runContainerInvocation(JSON.parse(process.env.ALOFT_TASK_INVOCATION!), Number(process.env.ALOFT_TASK_ATTEMPT ?? 0), deps);
+ * ```
+ */
+export async function runContainerInvocation(invocation: unknown, attempt: number, deps: InvocationDeps): Promise<void> {
+  const parsed = StepFunctionsInvocationSchema.safeParse({ ...(invocation as object), attempt });
+  if (!parsed.success || parsed.data.kind !== "aloft.task") {
+    throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, `a Fargate task runs an "aloft.task" invocation, got ${JSON.stringify(invocation)?.slice(0, 200)}`);
+  }
+  if (!deps.payloads) throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, "a Fargate task needs a payload store to hand its result back");
+  // Stored whatever its size: the result state reads it back (by reference when large).
+  const value = await runTask(parsed.data, deps, Number.POSITIVE_INFINITY);
+  await deps.payloads.put(containerResultKey(parsed.data), JSON.stringify(value ?? null));
+}
+
+async function runTask(invocation: z.output<typeof TaskInvocationSchema>, deps: InvocationDeps, inlineLimit = RESULT_INLINE_LIMIT_BYTES): Promise<unknown> {
   const task = lookUpTask(invocation.task, deps);
   const args = await resolveRefs(argsList(invocation.args), deps.payloads);
   const attempt = invocation.attempt + 1;
@@ -120,14 +148,46 @@ async function runTask(invocation: z.output<typeof TaskInvocationSchema>, deps: 
   const outcome = await withFlowScope(invocation, deps, () =>
     callTaskAttempt(taskSpecOf(task.options), args, { attempt, id, name, ...(invocation.mapIndex === undefined ? {} : { mapIndex: invocation.mapIndex }) }),
   );
-  if (outcome.ok) return storeLarge(outcome.value, `runs/${safe(invocation.flowRunId)}/results/${id}.json`, deps.payloads);
+  if (outcome.ok) return storeLarge(outcome.value, `runs/${safe(invocation.flowRunId)}/results/${id}.json`, deps.payloads, inlineLimit);
   const { error, retry } = outcome;
   const message = messageOf(error);
+  // Another attempt follows: the name the state's Retry matches, whatever the cause (its own timeout too).
+  if (retry) throw new StepFunctionsTaskError(ASL_ERRORS.taskFailed, message, { cause: error });
   if (error instanceof TimedOutError) throw new StepFunctionsTaskError(ASL_ERRORS.timedOut, message, { cause: error });
-  // The engine says no to another attempt when the task has none left too: only an Abort, a "no"
-  // from retryIf or an unserializable result is final before the last attempt.
-  const final = !retry && (isAbort(error) || error instanceof NotSerializableError || attempt <= (task.options.retries ?? 0));
+  // The engine also says no when the task has no attempts left; only an Abort, a "no" from retryIf or
+  // an unserializable result is final before the last attempt.
+  const final = isAbort(error) || error instanceof NotSerializableError || attempt <= (task.options.retries ?? 0);
   throw new StepFunctionsTaskError(final ? ASL_ERRORS.abort : ASL_ERRORS.taskFailed, message, { cause: error });
+}
+
+async function parseParams(invocation: z.output<typeof ParamsInvocationSchema>, deps: InvocationDeps): Promise<unknown> {
+  const flow = lookUpFlow(invocation.flowName, deps);
+  const schema = flow.options.params;
+  const params = invocation.params ?? {};
+  if (!schema) return params;
+  const parsed = schema.safeParse(params);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+  throw new StepFunctionsTaskError(ASL_ERRORS.invalidParameters, new InvalidParametersError(flow.name, issues, invocation.flowRunId).message);
+}
+
+async function containerResult(invocation: z.output<typeof ResultInvocationSchema>, deps: InvocationDeps): Promise<unknown> {
+  if (!deps.payloads) throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, "the result of a Fargate task is read from the payload store, and none is configured");
+  const key = containerResultKey(invocation);
+  let json: string;
+  try {
+    json = await deps.payloads.get(key);
+  } catch (error) {
+    throw new StepFunctionsTaskError(ASL_ERRORS.taskFailed, `the Fargate task "${invocation.task}" stored no result (${key}): ${messageOf(error)}`);
+  }
+  if (Buffer.byteLength(json) <= RESULT_INLINE_LIMIT_BYTES) return JSON.parse(json) as unknown;
+  const ref: AloftRef = { $aloftRef: key };
+  return ref;
+}
+
+/** Where a Fargate task's result waits for its `aloft.result` state: both payloads name the run, the task and the map item. */
+function containerResultKey(invocation: { flowRunId: string; task: string; mapIndex?: number | undefined }): string {
+  return `runs/${safe(invocation.flowRunId)}/fargate/${safe(invocation.task)}${invocation.mapIndex === undefined ? "" : `-${invocation.mapIndex}`}.json`;
 }
 
 async function runHook(invocation: z.output<typeof HookInvocationSchema>, deps: InvocationDeps): Promise<null> {
@@ -215,6 +275,18 @@ async function withFlowScope<T>(
   }
 }
 
+function lookUpFlow(name: string, deps: InvocationDeps): AnyFlow {
+  if (deps.exports) {
+    const found = Object.values(deps.exports).filter((value): value is AnyFlow => typeof value === "function" && (value as { kind?: unknown }).kind === "flow" && (value as AnyFlow).name === name);
+    if (found.length === 1) return found[0]!;
+  }
+  try {
+    return findRegisteredFlow(name);
+  } catch (error) {
+    throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, messageOf(error));
+  }
+}
+
 function lookUpTask(name: string, deps: InvocationDeps): AnyTask {
   if (deps.exports) {
     const found = Object.values(deps.exports).filter((value): value is AnyTask => typeof value === "function" && (value as { kind?: unknown }).kind === "task" && (value as AnyTask).name === name);
@@ -269,9 +341,9 @@ export async function resolveRefs<T>(value: T, payloads: ResultPayloads | undefi
   return value;
 }
 
-async function storeLarge(value: unknown, key: string, payloads: ResultPayloads | undefined): Promise<unknown> {
+async function storeLarge(value: unknown, key: string, payloads: ResultPayloads | undefined, limit = RESULT_INLINE_LIMIT_BYTES): Promise<unknown> {
   const json = JSON.stringify(value ?? null);
-  if (Buffer.byteLength(json) <= RESULT_INLINE_LIMIT_BYTES) return value ?? null;
+  if (Buffer.byteLength(json) <= limit) return value ?? null;
   if (!payloads) {
     throw new StepFunctionsTaskError(ASL_ERRORS.abort, `the result is ${Buffer.byteLength(json)} bytes, over the state machine's ${RESULT_INLINE_LIMIT_BYTES}, and no payload store is configured to keep it by reference`);
   }
