@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSqsClient } from "../../../lambdas/adapters/lazyAwsClients.js";
 import { makeSqsClient } from "../../../lambdas/adapters/sqsClient.js";
-import { SqsWorkQueue } from "../../../lambdas/adapters/sqsWorkQueue.js";
+import { SqsWorkQueue, SqsWorkQueues } from "../../../lambdas/adapters/sqsWorkQueue.js";
 import { startMoto, type MotoServer } from "../../support/moto.js";
+import { describeWorkQueueContract } from "./workQueue.contract.js";
 
 let moto: MotoServer;
 let sqs: SQSClient;
@@ -27,9 +28,19 @@ afterAll(async () => {
   await moto?.close();
 });
 
-async function newQueue(): Promise<string> {
-  return (await sqs.send(new CreateQueueCommand({ QueueName: `aloft-${randomUUID()}` }))).QueueUrl!;
+async function newQueue(attributes: Record<string, string> = {}): Promise<string> {
+  return (await sqs.send(new CreateQueueCommand({ QueueName: `aloft-${randomUUID()}`, Attributes: attributes }))).QueueUrl!;
 }
+
+describeWorkQueueContract("SqsWorkQueue on moto", async ({ visibilityTimeoutSeconds, maxReceiveCount }) => {
+  const deadLetterUrl = await newQueue({ VisibilityTimeout: String(visibilityTimeoutSeconds) });
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }));
+  const queueUrl = await newQueue({
+    VisibilityTimeout: String(visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes.QueueArn, maxReceiveCount }),
+  });
+  return { queue: new SqsWorkQueue(sqs, queueUrl), deadLetters: new SqsWorkQueue(sqs, deadLetterUrl) };
+});
 
 describe("SqsWorkQueue on moto", () => {
   it("sends the run message as its JSON body, visible at once without a delay", async () => {
@@ -90,5 +101,34 @@ describe("SqsWorkQueue on moto", () => {
     await queue.send({ runId: "kept" });
 
     expect(attempts).toBe(2);
+  });
+});
+
+describe("SqsWorkQueues on moto", () => {
+  it("sends each pool queue's messages to the SQS queue its address maps to", async () => {
+    const [urgentUrl, sharedUrl] = [await newQueue(), await newQueue()];
+    const queues = new SqsWorkQueues(sqs, ({ pool, queue }) => (pool === "etl" && queue === "urgent" ? urgentUrl : sharedUrl));
+
+    await queues.queue({ pool: "etl", queue: "urgent" }).send({ runId: "u-1" });
+    await queues.queue({ pool: "etl", queue: "default" }).send({ runId: "d-1" });
+    await queues.queue({ pool: "reports", queue: "default" }).send({ runId: "r-1" });
+
+    expect(queues.queue({ pool: "etl", queue: "default" })).toBe(queues.queue({ pool: "reports", queue: "default" }));
+    const urgent = await new SqsWorkQueue(sqs, urgentUrl).receive({ maxMessages: 10 });
+    const shared = await new SqsWorkQueue(sqs, sharedUrl).receive({ maxMessages: 10 });
+    expect(urgent.map((delivery) => delivery.message.runId)).toEqual(["u-1"]);
+    expect(shared.map((delivery) => delivery.message.runId).sort()).toEqual(["d-1", "r-1"]);
+  });
+
+  it("leaves a message whose body is not a run message for the redrive policy", async () => {
+    const queueUrl = await newQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "not json" }));
+    await new SqsWorkQueue(sqs, queueUrl).send({ runId: "good" });
+
+    const received = await new SqsWorkQueue(sqs, queueUrl).receive({ maxMessages: 10 });
+
+    expect(received.map((delivery) => delivery.message)).toEqual([{ runId: "good" }]);
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessagesNotVisible"] }));
+    expect(Attributes.ApproximateNumberOfMessagesNotVisible).toBe("2");
   });
 });
