@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { FileCacheStore } from "../../sdk/engine/cache.js";
-import { runStepFunctionsInvocation, type InvocationDeps } from "../../sdk/stepfunctions/taskInvocation.js";
+import { runContainerInvocation, runStepFunctionsInvocation, type InvocationDeps } from "../../sdk/stepfunctions/taskInvocation.js";
 import { lazyClient, makeDynamoDbClient } from "../adapters/awsClients.js";
 import { requireEnv } from "../adapters/environment.js";
 import { loadS3Client } from "../adapters/lazyAwsClients.js";
@@ -44,4 +44,27 @@ let deps: InvocationDeps | undefined;
 export async function handler(event: unknown): Promise<unknown> {
   deps ??= taskDepsFromEnvironment();
   return runStepFunctionsInvocation(event, deps);
+}
+
+/**
+ * The Fargate side of a compiled `runtime: "fargate"` task: runs the invocation in
+ * `ALOFT_TASK_INVOCATION` (attempt `ALOFT_TASK_ATTEMPT`) and stores its result for the state
+ * machine's following `aloft.result` state. Resolves to the process exit code (0, or 1 when the task
+ * failed: ECS then fails the state with States.TaskFailed). The runner container's entry point calls
+ * it when that variable is set.
+ *
+ * @example
+ * ```ts
+ * if (process.env.ALOFT_TASK_INVOCATION) process.exitCode = await runContainerTaskFromEnvironment();
+ * ```
+ */
+export async function runContainerTaskFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const invocation = requireEnv(env, "ALOFT_TASK_INVOCATION", "the task invocation the state machine gave this container");
+  try {
+    await runContainerInvocation(JSON.parse(invocation), Number(env.ALOFT_TASK_ATTEMPT ?? "0"), taskDepsFromEnvironment(env));
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${JSON.stringify({ level: "ERROR", message: "the task failed", error: { name: (error as Error).name, message: (error as Error).message } })}\n`);
+    return 1;
+  }
 }
