@@ -99,6 +99,11 @@ export class RunnerPool {
     return [...this.runners].map((runner) => runner.child.pid).filter((pid): pid is number => pid !== undefined);
   }
 
+  /** The process ids of the runners that hold a run now. */
+  busyPids(): number[] {
+    return [...this.runners].filter((runner) => runner.job).map((runner) => runner.child.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   /** Resolves when at least one runner is free. */
   async idle(): Promise<void> {
     while (this.free === 0) {
