@@ -43,7 +43,7 @@ export interface BatchResponse {
 /**
  * Composes the dispatcher from the Lambda environment: `ALOFT_TABLE_NAME`, `ALOFT_WORK_QUEUE_URL`
  * (to re-queue runs not yet due), `ALOFT_RUNNER_FUNCTION` (the runner Lambda, invoked
- * asynchronously), and for work pools named `fargate…` `ALOFT_CLUSTER_ARN`,
+ * asynchronously), and for fargate work pools `ALOFT_CLUSTER_ARN`,
  * `ALOFT_RUNNER_TASK_DEFINITION`, `ALOFT_RUNNER_SUBNETS` (comma-separated) and
  * `ALOFT_RUNNER_SECURITY_GROUP`, and optionally `ALOFT_RUNNER_ASSIGN_PUBLIC_IP` (`ENABLED` for
  * public subnets without a NAT gateway; `DISABLED` by default). Runs of "step-functions"

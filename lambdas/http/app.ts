@@ -15,6 +15,8 @@ import { flowRunRoutes } from "./routes/flowRuns.js";
 import { taskRunRoutes } from "./routes/taskRuns.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { workPoolRoutes } from "./routes/workPools.js";
+import { workerClaimRoutes } from "./routes/workerClaims.js";
+import type { WorkerClaimService } from "../services/workerClaims.js";
 
 /** Requests larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -32,6 +34,11 @@ export interface ApiOptions {
    * signed requests; without it, there is no webhook route (404).
    */
   webhookSecret?: () => Promise<string>;
+  /**
+   * Where workers of local pools take runs. With it, `POST /v1/work-pools/:name/claims` exists (the
+   * local server); without it, that route is a 404.
+   */
+  workerClaims?: WorkerClaimService;
 }
 
 /**
@@ -89,6 +96,7 @@ export function createApi(options: ApiOptions): Hono {
   concurrencyLimitRoutes(app, registry, services, now);
   workPoolRoutes(app, registry, services);
   if (options.webhookSecret) webhookRoutes(app, registry, services, options.webhookSecret);
+  if (options.workerClaims) workerClaimRoutes(app, registry, options.workerClaims);
 
   app.notFound((c) => {
     const allowed = registry.filter((spec) => pathMatches(spec.path, c.req.path)).map((spec) => spec.method.toUpperCase());

@@ -1,25 +1,61 @@
-import type { DeploymentRecord, FlowRunRecord } from "../store/records.js";
+import { randomBytes } from "node:crypto";
+import type { DeploymentRecord, FlowRunRecord, WorkPoolRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { FlowRunService } from "./flowRuns.js";
 import { isPayloadRef } from "./payloads.js";
 import { queueDelaySeconds, type ComputeLauncher, type StateMachines, type WorkQueue } from "./ports.js";
+import { DEFAULT_QUEUE, resolveQueue } from "./workPools.js";
+
+/**
+ * A new runner token: 24 random bytes, base64url. Only the claimer ever sees it.
+ *
+ * @example
+ * ```ts
+ * const token = newRunnerToken(); // "m1V0…"
+ * ```
+ */
+export function newRunnerToken(): string {
+  return randomBytes(24).toString("base64url");
+}
 
 /** Where a runner runs: the runner Lambda, or a Fargate task. */
 export type RunnerCompute = "lambda" | "fargate";
 
+/** How long a run of a paused pool or queue, or of a queue at its concurrency limit, waits before it is looked at again. */
+export const HELD_BACK_SECONDS = 30;
+
 /**
- * The compute a deployment's work pool asks for: pools whose name starts with `fargate` run in
- * Fargate tasks, every other pool (and no pool) in the runner Lambda.
+ * The compute a deployment's runs get from the dispatcher: its work pool's type, and the runner
+ * Lambda for a deployment without a pool. Local pools are served by `aloft worker`, not the dispatcher.
  *
  * @example
  * ```ts
- * computeForWorkPool("fargate-arm"); // "fargate"
+ * computeForWorkPool({ type: "fargate" }); // "fargate"
  * computeForWorkPool(undefined); // "lambda"
  * ```
  */
-export function computeForWorkPool(workPool: string | undefined): RunnerCompute {
-  return workPool?.startsWith("fargate") ? "fargate" : "lambda";
+export function computeForWorkPool(pool: Pick<WorkPoolRecord, "type"> | undefined): RunnerCompute | "local" {
+  return pool?.type ?? "lambda";
 }
+
+/** A claimed run: what a runner needs to run it. */
+export interface ClaimedRun {
+  run: FlowRunRecord;
+  deployment: DeploymentRecord;
+  /** The deployment's work pool (absent for a deployment without one). */
+  pool?: WorkPoolRecord;
+  /** The runner's token; absent for Step Functions runs, which have no runner. */
+  runnerToken?: string;
+}
+
+type FailedOrSkipped = { action: "failed"; reason: string } | { action: "skipped"; reason: string };
+
+/** What claiming a delivery led to. */
+export type ClaimOutcome =
+  | { action: "claimed"; claimed: ClaimedRun }
+  | { action: "deferred"; delaySeconds: number }
+  | { action: "skipped"; reason: string }
+  | { action: "failed"; reason: string };
 
 /** One work-queue delivery, as SQS describes it. */
 export interface Delivery {
@@ -80,57 +116,135 @@ export class DispatchService {
   ) {}
 
   async dispatch(delivery: Delivery): Promise<DispatchOutcome> {
-    const { store, queue } = this.deps;
+    const outcome = await this.claim(delivery, this.deps.queue, { skipLocalPools: true });
+    if (outcome.action !== "claimed") return outcome;
+    return this.launch(outcome.claimed, delivery);
+  }
+
+  /**
+   * Claims the run of a delivery for one runner: the one claim code path of the Lambda dispatcher
+   * and of `POST /v1/work-pools/{pool}/claims`. A run not yet due, or whose pool or queue is
+   * paused or at its concurrency limit, is sent to `requeue` again with a delay ("deferred"); a
+   * run whose deployment is gone fails; a due run is claimed (SCHEDULED → PENDING with a new runner
+   * token, transition id `dispatch:<messageId>`), and only the delivery whose claim wrote gets
+   * "claimed", so two deliveries of one message, or two messages for one run, give one runner.
+   */
+  async claim(delivery: Delivery, requeue: WorkQueue = this.deps.queue, options: { skipLocalPools?: boolean } = {}): Promise<ClaimOutcome> {
+    const { store } = this.deps;
     const run = await store.getFlowRun(delivery.runId);
     if (!run) return { action: "skipped", reason: `flow run ${delivery.runId} does not exist` };
     // Only a SCHEDULED run can be claimed: anything else was claimed already, or cancelled.
     if (run.state.type !== "SCHEDULED") return { action: "skipped", reason: `flow run ${run.id} is ${run.state.type}, not SCHEDULED` };
+    if (run.runnerToken !== undefined) return { action: "skipped", reason: `flow run ${run.id} waits for a retry inside the runner that holds it` };
     const delaySeconds = queueDelaySeconds(run.scheduledTime, this.deps.now());
-    if (delaySeconds > 0) {
-      await queue.send({ runId: run.id }, { delaySeconds });
-      return { action: "deferred", delaySeconds };
-    }
+    if (delaySeconds > 0) return this.defer(run, requeue, delaySeconds);
     const deployment = run.deploymentId === undefined ? undefined : await store.getDeploymentById(run.deploymentId);
     if (!deployment) return this.failWithoutDeployment(run, delivery);
     const unstartable = deployment.engine === "step-functions" ? this.unstartableReason(run, deployment) : undefined;
     if (unstartable !== undefined) return this.failAtDispatch(run, delivery, "StateMachineUnavailable", unstartable);
-    if (!(await this.claim(run.id, delivery))) return { action: "skipped", reason: `flow run ${run.id} is not SCHEDULED or was claimed by another delivery` };
-    return this.launch(run, deployment, delivery);
+    let pool: WorkPoolRecord | undefined;
+    if (deployment.engine !== "step-functions" && deployment.workPool !== undefined) {
+      pool = await store.getWorkPool(deployment.workPool);
+      if (!pool) return this.failAtDispatch(run, delivery, "WorkPoolNotFound", `work pool "${deployment.workPool}" of deployment ${deployment.name} does not exist`);
+      if (options.skipLocalPools === true && pool.type === "local") {
+        // A misrouted message: `aloft worker --pool <name>` takes the runs of local pools.
+        return { action: "skipped", reason: `flow run ${run.id} belongs to local work pool "${pool.name}", whose workers take its runs` };
+      }
+      if (await this.heldBack(pool, deployment)) return this.defer(run, requeue, HELD_BACK_SECONDS);
+    }
+    // Step Functions runs have no runner to beat and report: they are claimed without a token.
+    const runnerToken = deployment.engine === "step-functions" ? undefined : newRunnerToken();
+    if (!(await this.claimRun(run.id, delivery, runnerToken))) {
+      return { action: "skipped", reason: `flow run ${run.id} is not SCHEDULED or was claimed by another delivery` };
+    }
+    const claimed: ClaimedRun = { run, deployment };
+    if (pool) claimed.pool = pool;
+    if (runnerToken !== undefined) claimed.runnerToken = runnerToken;
+    return { action: "claimed", claimed };
+  }
+
+  /** Gives a claimed run back (SCHEDULED, AwaitingRetry): its runner could not be started. */
+  async unclaim(runId: string, delivery: Delivery, reason: string): Promise<void> {
+    await this.deps.flowRuns.proposeState(runId, {
+      state: { type: "SCHEDULED", name: "AwaitingRetry", message: reason.slice(0, 4_000), scheduledTime: new Date(this.deps.now()).toISOString() },
+      transitionId: `dispatch:${delivery.messageId}:${delivery.receiveCount}:undo`,
+      controlPlane: true,
+    });
+  }
+
+  private async defer(run: FlowRunRecord, requeue: WorkQueue, delaySeconds: number): Promise<ClaimOutcome> {
+    await requeue.send({ runId: run.id }, { delaySeconds });
+    return { action: "deferred", delaySeconds };
+  }
+
+  /** Whether the run must wait: its pool or queue is paused, or its queue has as many runs taken as its concurrency limit. */
+  private async heldBack(pool: WorkPoolRecord, deployment: DeploymentRecord): Promise<boolean> {
+    if (pool.paused) return true;
+    const queue = resolveQueue(pool, deployment.workQueue);
+    if (!queue) return false;
+    if (queue.paused) return true;
+    return queue.concurrencyLimit !== undefined && (await this.takenRunsIn(pool.name, queue.name, queue.concurrencyLimit)) >= queue.concurrencyLimit;
+  }
+
+  /**
+   * How many runs of a pool's queue are taken (PENDING or RUNNING), counting up to `atMost`: the
+   * state index (GSI3) gives the taken runs, their deployments say which queue they came from.
+   */
+  async takenRunsIn(poolName: string, queueName: string, atMost: number): Promise<number> {
+    const { store } = this.deps;
+    const deployments = new Map<string, Promise<DeploymentRecord | undefined>>();
+    let taken = 0;
+    for (const stateType of ["PENDING", "RUNNING"] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await store.listFlowRuns({ stateType }, { limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+        cursor = page.cursor;
+        for (const run of page.items) {
+          if (run.deploymentId === undefined) continue;
+          if (!deployments.has(run.deploymentId)) deployments.set(run.deploymentId, store.getDeploymentById(run.deploymentId));
+          const deployment = await deployments.get(run.deploymentId);
+          if (deployment?.workPool === poolName && (deployment.workQueue ?? DEFAULT_QUEUE) === queueName && ++taken >= atMost) return taken;
+        }
+      } while (cursor !== undefined);
+    }
+    return taken;
   }
 
   /** Claims the run for this delivery; true only if this call wrote the claim. */
-  private async claim(runId: string, delivery: Delivery): Promise<boolean> {
-    const first = await this.deps.flowRuns.proposeState(runId, { state: { type: "PENDING" }, transitionId: `dispatch:${delivery.messageId}` });
+  private async claimRun(runId: string, delivery: Delivery, runnerToken: string | undefined): Promise<boolean> {
+    const claim = { state: { type: "PENDING" as const }, controlPlane: true, ...(runnerToken === undefined ? {} : { claimToken: runnerToken }) };
+    const first = await this.deps.flowRuns.proposeState(runId, { ...claim, transitionId: `dispatch:${delivery.messageId}` });
     if (first.decision.status !== "ACCEPT") return false;
     if (first.decision.rule !== "duplicate-transition") return true;
     // An earlier delivery of this message claimed the run. If that claim was undone after a failed
     // launch the run is SCHEDULED again and this delivery is the retry; otherwise it is a duplicate.
     if (first.decision.state.type !== "SCHEDULED") return false;
-    const again = await this.deps.flowRuns.proposeState(runId, {
-      state: { type: "PENDING" },
-      transitionId: `dispatch:${delivery.messageId}:${delivery.receiveCount}`,
-    });
+    const again = await this.deps.flowRuns.proposeState(runId, { ...claim, transitionId: `dispatch:${delivery.messageId}:${delivery.receiveCount}` });
     return again.decision.status === "ACCEPT" && again.decision.rule !== "duplicate-transition";
   }
 
-  private async launch(run: FlowRunRecord, deployment: DeploymentRecord, delivery: Delivery): Promise<DispatchOutcome> {
-    const compute = deployment.engine === "step-functions" ? "step-functions" : computeForWorkPool(deployment.workPool);
+  private async launch(claimed: ClaimedRun, delivery: Delivery): Promise<DispatchOutcome> {
+    const { run, deployment, pool, runnerToken } = claimed;
+    const compute = deployment.engine === "step-functions" ? "step-functions" : pool?.type === "fargate" ? "fargate" : "lambda";
     try {
       if (compute === "step-functions") {
         const { executionArn } = await this.startExecution(run, deployment);
         return { action: "started", executionArn };
       }
-      await this.deps.launchers[compute].launch({ runId: run.id, ...(deployment.workPool === undefined ? {} : { workPool: deployment.workPool }) });
+      await this.deps.launchers[compute].launch({
+        runId: run.id,
+        ...(runnerToken === undefined ? {} : { runnerToken }),
+        ...(deployment.workPool === undefined ? {} : { workPool: deployment.workPool }),
+        ...(pool === undefined ? {} : { job: pool.jobSettings }),
+      });
       return { action: "launched", compute };
     } catch (error) {
       const failure = new LaunchFailedError(run.id, compute, error);
-      await this.deps.flowRuns.proposeState(run.id, {
-        state: { type: "SCHEDULED", name: "AwaitingRetry", message: failure.message.slice(0, 4_000), scheduledTime: new Date(this.deps.now()).toISOString() },
-        transitionId: `dispatch:${delivery.messageId}:${delivery.receiveCount}:undo`,
-      });
+      await this.unclaim(run.id, delivery, failure.message);
       throw failure;
     }
   }
+
 
   /** Starts the run as an execution of its deployment's state machine, with the run's parameters (references resolved). */
   private async startExecution(run: FlowRunRecord, deployment: DeploymentRecord): Promise<{ executionArn: string }> {
@@ -155,7 +269,7 @@ export class DispatchService {
   }
 
   /** A run with no deployment has no code to run: it fails, with the reason, instead of waiting forever. */
-  private async failWithoutDeployment(run: FlowRunRecord, delivery: Delivery): Promise<DispatchOutcome> {
+  private async failWithoutDeployment(run: FlowRunRecord, delivery: Delivery): Promise<FailedOrSkipped> {
     const reason =
       run.deploymentId === undefined
         ? `flow run ${run.id} belongs to no deployment, so the control plane has no code to run it with`
@@ -163,8 +277,9 @@ export class DispatchService {
     return this.failAtDispatch(run, delivery, "DeploymentNotFound", reason);
   }
 
-  private async failAtDispatch(run: FlowRunRecord, delivery: Delivery, errorName: string, reason: string): Promise<DispatchOutcome> {
+  private async failAtDispatch(run: FlowRunRecord, delivery: Delivery, errorName: string, reason: string): Promise<FailedOrSkipped> {
     const outcome = await this.deps.flowRuns.proposeState(run.id, {
+      controlPlane: true,
       state: { type: "FAILED", message: reason },
       error: { name: errorName, message: reason },
       transitionId: `dispatch:${delivery.messageId}`,

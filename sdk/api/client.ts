@@ -35,6 +35,8 @@ import type {
   UpdateWorkPoolRequest,
   UpsertWorkPoolQueueRequest,
   WorkPoolResponse,
+  ClaimRunsRequest,
+  ClaimRunsResult,
 } from "./types.js";
 
 export type { AloftClientOptions, FetchLike } from "./transport.js";
@@ -658,6 +660,21 @@ export class WorkPoolsApi {
    */
   async removeQueue(name: string, queue: string): Promise<void> {
     await this.transport.request({ method: "DELETE", path: this.poolPath(name, queue), idempotent: true });
+  }
+
+  /**
+   * Takes runs from a local pool for a worker: up to `limit`, highest-priority queue first, waiting
+   * up to `waitSeconds` for a first one. Each item carries the runner token its runner must send.
+   * Not retried once sent (a retry could take other runs while the first answer's are lost).
+   *
+   * @example
+   * ```ts
+   * const { items } = await client.workPools.claim("local", { workerId: "laptop-1", limit: 2, waitSeconds: 10 });
+   * for (const { runId, runnerToken } of items) start(runId, runnerToken);
+   * ```
+   */
+  claim(name: string, request: ClaimRunsRequest): Promise<ClaimRunsResult> {
+    return this.transport.request({ method: "POST", path: `${this.poolPath(name, undefined)}/claims`, body: request, idempotent: false });
   }
 
   private poolPath(name: string, queue: string | undefined): string {

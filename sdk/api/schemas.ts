@@ -230,6 +230,30 @@ export const DeploymentSchema = z.object({
   updatedAt: z.string(),
 });
 
+/** `POST /v1/work-pools/{pool}/claims`: a worker of a local pool takes runs. */
+export const ClaimRunsRequestSchema = z
+  .object({
+    /** Names the worker (logs, the dashboard). */
+    workerId: z.string().min(1).max(128),
+    /** Runs to take at most. */
+    limit: z.number().int().min(1).max(50).optional(),
+    /** Long polling: wait up to this many seconds for a first run. */
+    waitSeconds: z.number().int().min(0).max(20).optional(),
+  })
+  .strict();
+
+/** The runs a claim took: each with its runner token, the run and its deployment. */
+export const ClaimRunsResponseSchema = z.object({
+  items: z.array(
+    z.object({
+      runId: z.string(),
+      runnerToken: z.string(),
+      flowRun: FlowRunSchema,
+      deployment: DeploymentSchema,
+    }),
+  ),
+});
+
 const deploymentFields = {
   flowName: name,
   entrypoint: z

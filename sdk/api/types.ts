@@ -30,6 +30,8 @@ import type {
   UpdateWorkPoolRequestSchema,
   UpsertWorkPoolQueueRequestSchema,
   WorkPoolSchema,
+  ClaimRunsRequestSchema,
+  ClaimRunsResponseSchema,
 } from "./schemas.js";
 
 /**
@@ -71,6 +73,26 @@ export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
  * ```
  */
 export type HeartbeatResult = z.output<typeof HeartbeatResponseSchema>;
+
+/**
+ * The body of a worker's claim on a local pool.
+ *
+ * @example
+ * ```ts
+ * const request: ClaimRunsRequest = { workerId: "laptop-1", limit: 4, waitSeconds: 10 };
+ * ```
+ */
+export type ClaimRunsRequest = z.input<typeof ClaimRunsRequestSchema>;
+
+/**
+ * The runs a claim took, each with its runner token, the run and its deployment.
+ *
+ * @example
+ * ```ts
+ * const { items }: ClaimRunsResult = await client.workPools.claim("local", { workerId: "w1" });
+ * ```
+ */
+export type ClaimRunsResult = z.output<typeof ClaimRunsResponseSchema>;
 
 /**
  * The orchestration rules' answer to a proposal: ACCEPT, REJECT, WAIT (with `delaySeconds`) or ABORT.

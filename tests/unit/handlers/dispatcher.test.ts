@@ -67,12 +67,16 @@ async function dueRun(deployment: string): Promise<string> {
   return (await plane.services.deployments.run(deployment, {})).run.id;
 }
 
+async function tokenOf(runId: string): Promise<string | undefined> {
+  return (await plane.store.getFlowRun(runId))?.runnerToken;
+}
+
 function invokedRunIds(): string[] {
   return lambda.commandCalls(InvokeCommand).map((call) => (JSON.parse(new TextDecoder().decode(call.args[0].input.Payload as Uint8Array)) as { runId: string }).runId);
 }
 
 describe("dispatcher function", () => {
-  it("claims a due run and invokes the runner Lambda asynchronously with its id", async () => {
+  it("claims a due run and invokes the runner Lambda asynchronously with its id and the claim's runner token", async () => {
     const runId = await dueRun("etl");
 
     const response = await handler({ Records: [record(runId)] });
@@ -80,16 +84,18 @@ describe("dispatcher function", () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
     const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    const runnerToken = await tokenOf(runId);
+    expect(runnerToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect({ ...input, Payload: new TextDecoder().decode(input.Payload as Uint8Array) }).toEqual({
       FunctionName: "aloft-runner",
       InvocationType: "Event",
-      Payload: JSON.stringify({ runId }),
+      Payload: JSON.stringify({ runId, runnerToken }),
     });
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
     expect((await plane.services.flowRuns.get(runId)).state.type).toBe("PENDING");
   });
 
-  it("starts a Fargate task for a deployment whose work pool starts with fargate", async () => {
+  it("starts a Fargate task for a deployment whose work pool is a fargate pool, passing the runner token", async () => {
     const runId = await dueRun("etl-fargate");
 
     const response = await handler({ Records: [record(runId)] });
@@ -104,7 +110,11 @@ describe("dispatcher function", () => {
         count: 1,
         startedBy: "aloft-dispatcher",
         networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-aaa", "subnet-bbb"], securityGroups: ["sg-123"], assignPublicIp: "DISABLED" } },
-        overrides: { containerOverrides: [{ name: RUNNER_CONTAINER_NAME, environment: [{ name: "ALOFT_RUN_ID", value: runId }] }] },
+        overrides: {
+          containerOverrides: [
+            { name: RUNNER_CONTAINER_NAME, environment: [{ name: "ALOFT_RUN_ID", value: runId }, { name: "ALOFT_RUNNER_TOKEN", value: await tokenOf(runId) }] },
+          ],
+        },
       },
     ]);
     expect((await plane.services.flowRuns.get(runId)).state.type).toBe("PENDING");
@@ -125,7 +135,11 @@ describe("dispatcher function", () => {
         count: 1,
         startedBy: "aloft-dispatcher",
         networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-aaa", "subnet-bbb"], securityGroups: ["sg-123"], assignPublicIp: "ENABLED" } },
-        overrides: { containerOverrides: [{ name: RUNNER_CONTAINER_NAME, environment: [{ name: "ALOFT_RUN_ID", value: runId }] }] },
+        overrides: {
+          containerOverrides: [
+            { name: RUNNER_CONTAINER_NAME, environment: [{ name: "ALOFT_RUN_ID", value: runId }, { name: "ALOFT_RUNNER_TOKEN", value: await tokenOf(runId) }] },
+          ],
+        },
       },
     ]);
   });
@@ -283,5 +297,51 @@ describe("DispatchService", () => {
       { QueueUrl: plane.queueUrl, MessageBody: JSON.stringify({ runId: soon.id }), DelaySeconds: 120 },
       { QueueUrl: plane.queueUrl, MessageBody: JSON.stringify({ runId: later.id }), DelaySeconds: 900 },
     ]);
+  });
+
+  it("holds back a run of a paused pool, and of a paused queue, for 30 s without claiming it", async () => {
+    await plane.services.workPools.create({ name: "paused-pool", type: "lambda", queues: [{ name: "default" }, { name: "slow", paused: true }] });
+    await plane.services.deployments.create({ name: "etl-paused-queue", flowName: "etl", bundleId: "etl-1", workPool: "paused-pool", workQueue: "slow" });
+    await plane.services.deployments.create({ name: "etl-paused-pool", flowName: "etl", bundleId: "etl-1", workPool: "paused-pool" });
+    const inPausedQueue = await dueRun("etl-paused-queue");
+    const dispatch = dispatcherFromEnvironment({ ...plane.env, ...RUNNER });
+
+    expect(await dispatch.dispatch({ runId: inPausedQueue, messageId: randomUUID(), receiveCount: 1 })).toEqual({ action: "deferred", delaySeconds: 30 });
+    await plane.services.workPools.setPaused("paused-pool", true);
+    const inPausedPool = await dueRun("etl-paused-pool");
+    expect(await dispatch.dispatch({ runId: inPausedPool, messageId: randomUUID(), receiveCount: 1 })).toEqual({ action: "deferred", delaySeconds: 30 });
+
+    await plane.services.workPools.setPaused("paused-pool", false);
+    expect((await dispatch.dispatch({ runId: inPausedPool, messageId: randomUUID(), receiveCount: 1 })).action).toBe("launched");
+    expect((await plane.services.flowRuns.get(inPausedQueue)).state.type).toBe("SCHEDULED");
+    expect(invokedRunIds()).toEqual([inPausedPool]);
+  });
+
+  it("holds back a run whose queue has as many runs taken as its concurrency limit", async () => {
+    await plane.services.workPools.create({ name: "limited", type: "lambda", queues: [{ name: "default", concurrencyLimit: 1 }] });
+    await plane.services.deployments.create({ name: "etl-limited", flowName: "etl", bundleId: "etl-1", workPool: "limited" });
+    const first = await dueRun("etl-limited");
+    const second = await dueRun("etl-limited");
+    const dispatch = dispatcherFromEnvironment({ ...plane.env, ...RUNNER });
+
+    expect((await dispatch.dispatch({ runId: first, messageId: randomUUID(), receiveCount: 1 })).action).toBe("launched");
+    expect(await dispatch.dispatch({ runId: second, messageId: randomUUID(), receiveCount: 1 })).toEqual({ action: "deferred", delaySeconds: 30 });
+    await plane.services.flowRuns.proposeState(first, { state: { type: "RUNNING" }, runnerToken: (await tokenOf(first))! });
+    expect((await dispatch.dispatch({ runId: second, messageId: randomUUID(), receiveCount: 1 })).action).toBe("deferred");
+    await plane.services.flowRuns.proposeState(first, { state: { type: "COMPLETED" }, runnerToken: (await tokenOf(first))! });
+    expect((await dispatch.dispatch({ runId: second, messageId: randomUUID(), receiveCount: 1 })).action).toBe("launched");
+  });
+
+  it("leaves a run of a local pool to its workers instead of launching it", async () => {
+    await plane.services.workPools.create({ name: "laptop", type: "local" });
+    await plane.services.deployments.create({ name: "etl-laptop", flowName: "etl", entrypoint: "flows/etl.ts:etl", workPool: "laptop" });
+    const runId = await dueRun("etl-laptop");
+
+    const outcome = await dispatcherFromEnvironment({ ...plane.env, ...RUNNER }).dispatch({ runId, messageId: randomUUID(), receiveCount: 1 });
+
+    expect(outcome).toEqual({ action: "skipped", reason: `flow run ${runId} belongs to local work pool "laptop", whose workers take its runs` });
+    expect(invokedRunIds()).toEqual([]);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(await plane.store.getFlowRun(runId)).toMatchObject({ state: { type: "SCHEDULED", name: "Scheduled" } });
   });
 });

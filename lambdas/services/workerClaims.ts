@@ -1,0 +1,209 @@
+import type { DeploymentRecord, FlowRunRecord, WorkPoolQueue, WorkPoolRecord } from "../store/records.js";
+import type { DispatchService } from "./dispatch.js";
+import { ServiceError } from "./errors.js";
+import type { FlowRunService } from "./flowRuns.js";
+import { MAX_RECEIVE_MESSAGES, type ReceivedMessage, type WorkQueue, type WorkQueues } from "./ports.js";
+import { DEFAULT_QUEUE, LOCAL_POOL, queuesByPriority, type WorkPoolService } from "./workPools.js";
+
+/** The most runs one claim request takes. */
+export const MAX_CLAIMS_PER_REQUEST = 50;
+/** The longest a claim request waits for a run. */
+export const MAX_CLAIM_WAIT_SECONDS = 20;
+
+/** `POST /v1/work-pools/{pool}/claims`, validated. */
+export interface ClaimRequest {
+  /** Names the worker in logs and transition ids. */
+  workerId: string;
+  /** Runs to take at most (1 to {@link MAX_CLAIMS_PER_REQUEST}); 1 by default. */
+  limit?: number;
+  /** Long polling: wait up to this long (0 to {@link MAX_CLAIM_WAIT_SECONDS} whole seconds) for a first run; 0 by default. */
+  waitSeconds?: number;
+}
+
+/** One run a worker took: what its runner needs. */
+export interface ClaimedItem {
+  runId: string;
+  /** The runner's token: it sends it with every proposal and heartbeat of the run. */
+  runnerToken: string;
+  flowRun: FlowRunRecord;
+  deployment: DeploymentRecord;
+}
+
+/**
+ * The queue of a pool a deployment's runs go to: the deployment's pool (the local server's `local`
+ * pool for a deployment without one) and its queue (`default` unless named).
+ *
+ * @example
+ * ```ts
+ * await queues.queue(queueAddressOf(deployment)).send({ runId: run.id });
+ * ```
+ */
+export function queueAddressOf(deployment: Pick<DeploymentRecord, "workPool" | "workQueue">): { pool: string; queue: string } {
+  return { pool: deployment.workPool ?? LOCAL_POOL, queue: deployment.workQueue ?? DEFAULT_QUEUE };
+}
+
+/**
+ * Workers of local pools take runs here (`POST /v1/work-pools/{pool}/claims`): the pool's queues
+ * are read highest priority first, skipping paused queues (and everything while the pool is
+ * paused) and queues with as many runs taken as their concurrency limit; each message is claimed
+ * through {@link DispatchService.claim} — the same claim the Lambda dispatcher makes, so a run is
+ * never taken twice — and deleted. With `waitSeconds` the request long-polls every eligible queue
+ * at once until a run arrives.
+ *
+ * @example
+ * ```ts
+ * const claims = new WorkerClaimService({ flowRuns, pools, dispatch, queues });
+ * const items = await claims.claim("local", { workerId: "laptop-1", limit: 4, waitSeconds: 5 });
+ * ```
+ */
+export class WorkerClaimService {
+  /** Claims from a queue with a concurrency limit are made one at a time, so concurrent workers cannot overshoot it. */
+  private readonly limitedQueueLocks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly deps: {
+      flowRuns: FlowRunService;
+      pools: WorkPoolService;
+      dispatch: DispatchService;
+      queues: WorkQueues;
+    },
+  ) {}
+
+  async claim(poolName: string, request: ClaimRequest, signal?: AbortSignal): Promise<ClaimedItem[]> {
+    const limit = request.limit ?? 1;
+    const waitSeconds = request.waitSeconds ?? 0;
+    const deadline = Date.now() + waitSeconds * 1000;
+    const items: ClaimedItem[] = [];
+    for (;;) {
+      const pool = await this.deps.pools.get(poolName);
+      if (pool.type !== "local") {
+        throw new ServiceError("CONFLICT", `work pool "${pool.name}" is a ${pool.type} pool: the control plane dispatches its runs, workers claim only from local pools`);
+      }
+      const eligible = pool.paused ? [] : queuesByPriority(pool).filter((queue) => !queue.paused);
+      for (const queue of eligible) {
+        if (items.length >= limit) break;
+        await this.takeFrom(pool, queue, limit - items.length, items, request.workerId);
+      }
+      const remainingSeconds = Math.floor((deadline - Date.now()) / 1000);
+      if (items.length > 0 || remainingSeconds <= 0 || signal?.aborted === true || eligible.length === 0) {
+        if (items.length === 0 && eligible.length === 0 && remainingSeconds > 0 && signal?.aborted !== true) {
+          // A paused pool: wait (briefly) for it to be resumed rather than spin.
+          await sleep(Math.min(1_000, remainingSeconds * 1000), signal);
+          continue;
+        }
+        return items;
+      }
+      await this.longPoll(pool, eligible, Math.min(remainingSeconds, MAX_CLAIM_WAIT_SECONDS), limit, items, request.workerId, signal);
+      if (items.length > 0) return items;
+    }
+  }
+
+  /** Claims up to `wanted` runs from one queue into `items`. */
+  private async takeFrom(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<void> {
+    const work = queue.concurrencyLimit === undefined ? this.drain(pool, queue, wanted, items, workerId) : this.serialized(pool, queue, () => this.drainLimited(pool, queue, wanted, items, workerId));
+    await work;
+  }
+
+  private async drainLimited(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<void> {
+    const limit = queue.concurrencyLimit ?? 0;
+    const taken = await this.deps.dispatch.takenRunsIn(pool.name, queue.name, limit);
+    const room = Math.min(wanted, limit - taken);
+    if (room > 0) await this.drain(pool, queue, room, items, workerId);
+  }
+
+  /** Receives and claims until `wanted` runs are taken or the queue has no visible message. */
+  private async drain(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<void> {
+    const workQueue = this.deps.queues.queue({ pool: pool.name, queue: queue.name });
+    let taken = 0;
+    while (taken < wanted) {
+      const deliveries = await workQueue.receive({ maxMessages: Math.min(MAX_RECEIVE_MESSAGES, wanted - taken) });
+      if (deliveries.length === 0) return;
+      taken += await this.handle(workQueue, deliveries, wanted - taken, items, workerId);
+    }
+  }
+
+  /** Claims each delivery (up to `room` runs); returns how many were taken. Deliveries beyond the room are released. */
+  private async handle(workQueue: WorkQueue, deliveries: ReceivedMessage[], room: number, items: ClaimedItem[], workerId: string): Promise<number> {
+    let taken = 0;
+    for (const delivery of deliveries) {
+      if (taken >= room) {
+        await workQueue.changeVisibility(delivery.receiptHandle, 0);
+        continue;
+      }
+      const outcome = await this.deps.dispatch.claim({ runId: delivery.message.runId, messageId: delivery.messageId, receiveCount: delivery.receiveCount }, workQueue);
+      if (outcome.action === "claimed" && outcome.claimed.runnerToken !== undefined) {
+        const { run, deployment, runnerToken } = outcome.claimed;
+        try {
+          items.push({ runId: run.id, runnerToken, flowRun: await this.deps.flowRuns.get(run.id), deployment });
+          taken++;
+        } catch (error) {
+          await this.deps.dispatch.unclaim(run.id, { runId: run.id, messageId: delivery.messageId, receiveCount: delivery.receiveCount }, `worker ${workerId} could not take the run: ${(error as Error).message}`);
+          throw error;
+        }
+      }
+      // Claimed, re-sent for later (deferred), or nothing to do (skipped, failed): the delivery is handled.
+      await workQueue.delete(delivery.receiptHandle);
+    }
+    return taken;
+  }
+
+  /**
+   * Long-polls every eligible queue at once; the first to get messages ends the others' polls, and
+   * every message received is claimed (or released when there is no room for it).
+   */
+  private async longPoll(pool: WorkPoolRecord, queues: WorkPoolQueue[], waitSeconds: number, limit: number, items: ClaimedItem[], workerId: string, signal?: AbortSignal): Promise<void> {
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      const received = await Promise.all(
+        queues.map(async (queue) => {
+          const workQueue = this.deps.queues.queue({ pool: pool.name, queue: queue.name });
+          const maxMessages = queue.concurrencyLimit === undefined ? Math.min(MAX_RECEIVE_MESSAGES, limit) : 1;
+          const deliveries = await workQueue.receive({ maxMessages, waitSeconds, signal: stop.signal });
+          if (deliveries.length > 0) stop.abort();
+          return { queue, workQueue, deliveries };
+        }),
+      );
+      for (const { queue, workQueue, deliveries } of received) {
+        if (deliveries.length === 0) continue;
+        const room = limit - items.length;
+        if (queue.concurrencyLimit === undefined) {
+          await this.handle(workQueue, deliveries, room, items, workerId);
+          continue;
+        }
+        await this.serialized(pool, queue, async () => {
+          const taken = await this.deps.dispatch.takenRunsIn(pool.name, queue.name, queue.concurrencyLimit ?? 0);
+          await this.handle(workQueue, deliveries, Math.min(room, (queue.concurrencyLimit ?? 0) - taken), items, workerId);
+        });
+      }
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  private async serialized<T>(pool: WorkPoolRecord, queue: WorkPoolQueue, work: () => Promise<T>): Promise<T> {
+    const key = `${pool.name}\u0000${queue.name}`;
+    const previous = this.limitedQueueLocks.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.limitedQueueLocks.set(key, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.limitedQueueLocks.get(key) === settled) this.limitedQueueLocks.delete(key);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
