@@ -6,6 +6,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as logsDestinations from "aws-cdk-lib/aws-logs-destinations";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { acknowledge } from "./acknowledgements.js";
@@ -235,6 +236,14 @@ export class AloftControlPlane extends Construct {
         detail: { stateMachineArn: [{ prefix: stateMachines }] },
       },
       targets: [new targets.LambdaFunction(mirror.function, { retryAttempts: 3 })],
+    });
+    // Express executions send no status-change events: their execution records in the state machines' log group stand in.
+    new logs.SubscriptionFilter(this, "ExpressExecutionsSubscription", {
+      logGroup: this.stepFunctions.logGroup,
+      destination: new logsDestinations.LambdaDestination(mirror.function),
+      filterPattern: logs.FilterPattern.any(
+        ...["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"].map((type) => logs.FilterPattern.stringValue("$.type", "=", type)),
+      ),
     });
 
     const bundles = bucket.arnForObjects(`${BUNDLE_PREFIX}*`);

@@ -22,6 +22,8 @@ export interface ExecutionStatusChange {
 /** What a status change did to the run. */
 export type MirrorOutcome =
   | { action: "applied"; state: string }
+  /** The event was delivered before (same execution and status): nothing was written; `state` is the run's. */
+  | { action: "duplicate"; state: string }
   | { action: "refused"; decision: Decision["status"]; reason: string }
   | { action: "ignored"; reason: string };
 
@@ -51,12 +53,16 @@ export function stateForExecutionStatus(status: string): ProposedState | undefin
   }
 }
 
+/** Error names that mean a step of the execution ran out of time: the run failed as TimedOut. */
+const TIMEOUT_ERRORS = new Set(["States.Timeout", "Aloft.TimedOut"]);
+
 /**
  * Mirrors Step Functions executions onto their flow runs: each status change is proposed to the
  * run named by the execution (transition id `sfn:<executionArn>:<status>`, so a redelivered event
  * writes once). Events come in any order; one the run's state refuses (RUNNING after SUCCEEDED) is
  * refused by the orchestration rules and nothing more. An execution with no flow run of its name
- * is not Aloft's and is ignored.
+ * is not Aloft's and is ignored. An execution that FAILED on `States.Timeout` or `Aloft.TimedOut`
+ * fails the run as TimedOut, as a TIMED_OUT execution does.
  *
  * @example
  * ```ts
@@ -68,7 +74,10 @@ export class ExecutionMirror {
   constructor(private readonly deps: { store: Store; flowRuns: FlowRunService }) {}
 
   async apply(change: ExecutionStatusChange): Promise<MirrorOutcome> {
-    const state = stateForExecutionStatus(change.status);
+    const timedOutState = change.status === "FAILED" && TIMEOUT_ERRORS.has(change.error ?? "");
+    const state: ProposedState | undefined = timedOutState
+      ? { type: "FAILED", name: "TimedOut", message: `a state of the Step Functions execution timed out (${change.error})` }
+      : stateForExecutionStatus(change.status);
     if (!state) return { action: "ignored", reason: `execution status ${change.status} is not mirrored` };
     // Checked first so that a foreign execution's large output is never written to the payload store.
     if (!(await this.deps.store.getFlowRun(change.name))) return notOurs(change);
@@ -83,7 +92,7 @@ export class ExecutionMirror {
     if (change.status === "FAILED" || change.status === "TIMED_OUT") proposal.error = errorOf(change);
     try {
       const { decision } = await this.deps.flowRuns.proposeState(change.name, proposal);
-      if (decision.status === "ACCEPT") return { action: "applied", state: decision.state.type };
+      if (decision.status === "ACCEPT") return { action: decision.rule === "duplicate-transition" ? "duplicate" : "applied", state: decision.state.type };
       return { action: "refused", decision: decision.status, reason: decision.reason };
     } catch (error) {
       if (error instanceof ServiceError && error.code === "NOT_FOUND") return notOurs(change);
@@ -106,6 +115,17 @@ function parseOutput(output: string): unknown {
 
 function errorOf(change: ExecutionStatusChange): ErrorInfo {
   const name = change.error || (change.status === "TIMED_OUT" ? "States.Timeout" : "States.Failed");
-  const message = change.cause || change.error || `the Step Functions execution ${change.status === "TIMED_OUT" ? "timed out" : "failed"}`;
+  const message = lambdaErrorMessage(change.cause) || change.cause || change.error || `the Step Functions execution ${change.status === "TIMED_OUT" ? "timed out" : "failed"}`;
   return { name, message };
+}
+
+/** A task Lambda's error reaches the execution as AWS's JSON `{"errorType","errorMessage","trace"}`: its message is what the user threw. */
+function lambdaErrorMessage(cause: string | null | undefined): string | undefined {
+  if (!cause?.startsWith("{")) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === "string" && parsed.errorMessage !== "" ? parsed.errorMessage : undefined;
+  } catch {
+    return undefined;
+  }
 }

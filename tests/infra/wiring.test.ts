@@ -111,6 +111,23 @@ describe("functions", () => {
     expect(mirrorRule[0]?.Properties.Targets.map((target) => target.Arn)).toEqual([getAtt(controlPlane.functions.mirror.function, "Arn")]);
   });
 
+  it("send the execution status records of the state machines' log group to the mirror (Express executions have no status-change events)", () => {
+    const { template, controlPlane, getAtt, ref } = synthesized;
+    template.resourceCountIs("AWS::Logs::SubscriptionFilter", 1);
+    template.hasResourceProperties("AWS::Logs::SubscriptionFilter", {
+      LogGroupName: ref(controlPlane.stepFunctions.logGroup),
+      DestinationArn: getAtt(controlPlane.functions.mirror.function, "Arn"),
+      FilterPattern:
+        '{ ($.type = "ExecutionStarted") || ($.type = "ExecutionSucceeded") || ($.type = "ExecutionFailed") || ($.type = "ExecutionTimedOut") || ($.type = "ExecutionAborted") }',
+    });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: getAtt(controlPlane.functions.mirror.function, "Arn"),
+      Principal: "logs.amazonaws.com",
+      SourceArn: getAtt(controlPlane.stepFunctions.logGroup, "Arn"),
+    });
+  });
+
   it("run the Fargate runner as an arm64 task whose container logs and knows its table and bucket", () => {
     const { template, controlPlane, ref, getAtt } = synthesized;
     template.hasResourceProperties("AWS::ECS::TaskDefinition", {

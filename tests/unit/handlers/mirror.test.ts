@@ -124,7 +124,7 @@ describe("mirror function", () => {
     await handler(event);
     const again = await handler(event);
 
-    expect(again).toEqual({ action: "applied", state: "COMPLETED" });
+    expect(again).toEqual({ action: "duplicate", state: "COMPLETED" });
     const history = await plane.services.flowRuns.history(runId);
     expect(history.map((entry) => entry.state.type)).toEqual(["PENDING", "RUNNING", "COMPLETED"]);
   });
