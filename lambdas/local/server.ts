@@ -10,6 +10,7 @@ import { bearerToken } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { serviceDeps } from "../services/context.js";
 import { createServices } from "../services/index.js";
+import { LOCAL_POOL } from "../services/workPools.js";
 import { CachingStore } from "../store/cachingStore.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 import { ensureTable } from "../store/table.js";
@@ -80,7 +81,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   // This process is the table's only writer (the data dir is locked), so runs can be cached safely.
   const store = new CachingStore(new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME }));
   const payloads = new LocalPayloadStore(join(dataDir, "payloads"));
-  const app = createApi({ services: createServices(serviceDeps(store, payloads)), auth: bearerToken(token), webhookSecret: () => Promise.resolve(webhookSecret), ...(options.logError ? { logError: options.logError } : {}) });
+  const services = createServices(serviceDeps(store, payloads));
+  await services.workPools.ensure({ name: LOCAL_POOL, type: "local", description: "runs flows as processes on this machine (made by aloft server start)" });
+  const app = createApi({ services, auth: bearerToken(token), webhookSecret: () => Promise.resolve(webhookSecret), ...(options.logError ? { logError: options.logError } : {}) });
 
   const host = options.host ?? "127.0.0.1";
   const http = await listen(app.fetch, options.port ?? 4200, host);

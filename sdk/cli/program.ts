@@ -4,6 +4,7 @@ import { addCompileCommand } from "./commands/compile.js";
 import { addConcurrencyCommand } from "./commands/concurrency.js";
 import { addDeploymentsCommand } from "./commands/deployments.js";
 import { addLoginCommand } from "./commands/login.js";
+import { addPoolsCommand } from "./commands/pools.js";
 import { addRunCommand } from "./commands/run.js";
 import { addRunsCommand } from "./commands/runs.js";
 import { exitForError, configureUsageErrors } from "./usageError.js";
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   addRunsCommand(program);
   addDeploymentsCommand(program);
   addConcurrencyCommand(program);
+  addPoolsCommand(program);
   addLoginCommand(program);
   return program;
 }
