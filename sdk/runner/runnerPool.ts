@@ -154,8 +154,9 @@ export class RunnerPool {
             if (runner.child.exitCode !== null || runner.child.signalCode !== null) return resolve();
             runner.child.once("exit", () => resolve());
             if (options.kill) runner.child.kill("SIGKILL");
-            else if (runner.child.connected) runner.child.send({ type: "exit" } satisfies ToRunner);
-            else runner.child.kill("SIGTERM");
+            else if (!runner.child.connected) runner.child.kill("SIGTERM");
+            // A busy runner is told to exit when its run ends (see spawn).
+            else if (!runner.job) runner.child.send({ type: "exit" } satisfies ToRunner);
           }),
       ),
     );
@@ -180,6 +181,7 @@ export class RunnerPool {
         const held = runner.job;
         runner.job = undefined;
         held?.done(message.type === "done" ? message.outcome : { action: "failed", reason: message.message });
+        if (this.closing && child.connected) child.send({ type: "exit" } satisfies ToRunner);
       }
       this.wake();
     });
