@@ -7,6 +7,7 @@ import { addLoginCommand } from "./commands/login.js";
 import { addPoolsCommand } from "./commands/pools.js";
 import { addRunCommand } from "./commands/run.js";
 import { addRunsCommand } from "./commands/runs.js";
+import { addWorkerCommand } from "./commands/worker.js";
 import { exitForError, configureUsageErrors } from "./usageError.js";
 
 const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
@@ -33,6 +34,7 @@ export function createProgram(): Command {
   addRunsCommand(program);
   addDeploymentsCommand(program);
   addConcurrencyCommand(program);
+  addWorkerCommand(program);
   addPoolsCommand(program);
   addLoginCommand(program);
   return program;
