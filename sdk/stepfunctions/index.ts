@@ -9,7 +9,7 @@
  * ```
  * @packageDocumentation
  */
-import type { AnyFlow } from "../definitions/flow.js";
+import type { AnyFlow, Flow } from "../definitions/flow.js";
 import { registeredFlows } from "../definitions/registry.js";
 import { compileFlow } from "../compiler/compileFlow.js";
 import { runMachineLocally, sanitize, type LocalMachine, type LocalRunOptions, type LocalRunResult } from "./localExecution.js";
@@ -57,7 +57,8 @@ export { completeLocalTaskToken, type TaskTokenOutcome } from "./localTaskTokens
  * console.log(result.status, result.output); // "Completed" { rows: 3 }
  * ```
  */
-export async function runStateMachineLocally(flow: AnyFlow, params: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+export async function runStateMachineLocally<P, R>(subject: Flow<P, R>, params: P, options: LocalRunOptions = {}): Promise<LocalRunResult<R>> {
+  const flow = subject as unknown as AnyFlow;
   const machines = new Map<string, LocalMachine>();
   const machineOf = async (candidate: AnyFlow): Promise<LocalMachine> => {
     const key = sanitize(candidate.name);
@@ -80,7 +81,7 @@ export async function runStateMachineLocally(flow: AnyFlow, params: unknown, opt
       pending.push(await machineOf(found));
     }
   }
-  return runMachineLocally(root, params, (name) => machines.get(name)!, options);
+  return (await runMachineLocally(root, params, (name) => machines.get(name)!, options)) as LocalRunResult<R>;
 }
 
 function childNames(machine: LocalMachine): string[] {

@@ -24,10 +24,10 @@ export type LocalRunStatus = "Completed" | "Failed" | "TimedOut" | "Cancelled";
  * if (status !== "Completed") console.error(error?.error, error?.cause);
  * ```
  */
-export interface LocalRunResult {
+export interface LocalRunResult<R = unknown> {
   runId: string;
   status: LocalRunStatus;
-  output?: unknown;
+  output?: R;
   error?: { error: string; cause: string };
 }
 
@@ -140,6 +140,9 @@ async function execute(machine: LocalMachine, params: unknown, runId: string, ch
     ...(options.recorder ? { recorder: options.recorder } : {}),
   };
   for (const [name, state] of states) {
+    // aws-local-stepfunctions 3.0.0 writes `ResultPath: "$"` under a key named "$"; leaving it out means the same.
+    if (state.ResultPath === "$") delete state.ResultPath;
+    for (const catcher of (state.Catch as Array<{ ResultPath?: string }> | undefined) ?? []) if (catcher.ResultPath === "$") delete catcher.ResultPath;
     if (state.Type !== "Task") continue;
     // aws-local-stepfunctions gives a Task 60 s unless told; AWS gives it no limit.
     if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = LONGEST_TIMEOUT_SECONDS;
