@@ -1,6 +1,10 @@
 import type { AnyFlow } from "../definitions/flow.js";
 import { durationToMs } from "../model/duration.js";
-import { emitSteps, returnState, validateParamsState, type AslState, type EmitContext, type TaskRuntime } from "./emit.js";
+import type { TaskRuntime } from "../definitions/task.js";
+import { emitSteps, returnState, validateParamsState, type AslState, type EmitContext } from "./emit.js";
+import { checkBranches } from "./branchCheck.js";
+import { CompileError } from "./compileError.js";
+import { FIX_WHEN } from "./symbolic.js";
 import { traceFlow } from "./tracer.js";
 
 /**
@@ -75,7 +79,13 @@ export async function compileFlow(flow: AnyFlow, options: CompileOptions = {}): 
   }
   const type = options.type ?? "STANDARD";
   if (type !== "STANDARD" && type !== "EXPRESS") throw new TypeError(`compileFlow(): type must be "STANDARD" or "EXPRESS" (got ${String(type)})`);
-  const { steps, output, trace } = await traceFlow(flow);
+  const branches = await checkBranches(flow);
+  if (branches.finding) {
+    const { location, construct, source } = branches.finding;
+    throw new CompileError(`flow "${flow.name}" branches on ${source} with plain JavaScript (${construct})`, FIX_WHEN, location);
+  }
+  const { steps, output, trace } = await traceFlow(flow, branches.runLocation);
+  if (branches.skipped) trace.warnings.push(`flow "${flow.name}": plain JavaScript branches on task results were not checked (${branches.skipped})`);
   const context: EmitContext = { trace, flow, type, tasks: [], substitutions: new Set(), subflows: new Set(), warnedConcurrency: false };
 
   const states: Record<string, AslState> = {};
@@ -99,9 +109,10 @@ export async function compileFlow(flow: AnyFlow, options: CompileOptions = {}): 
   const timeoutMs = timeout === undefined ? undefined : durationToMs(timeout);
   if (timeoutMs !== undefined) definition.TimeoutSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
 
+  const order = stateOrder(definition.States);
   return {
     definition,
-    tasks: context.tasks,
+    tasks: [...context.tasks].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state)),
     subflows: [...context.subflows],
     warnings: trace.warnings,
     substitutions: [...context.substitutions].sort(),
@@ -123,4 +134,15 @@ function orderStates(states: Record<string, AslState>, startAt: string): Record<
   visit(startAt);
   for (const [name, state] of Object.entries(states)) if (!(name in ordered)) ordered[name] = state;
   return ordered;
+}
+
+/** Every state name, nested ones included, in the order of the (ordered) definition. */
+function stateOrder(states: Record<string, AslState>): string[] {
+  return Object.entries(states).flatMap(([name, state]) => {
+    const nested = [
+      ...(state.ItemProcessor ? [(state.ItemProcessor as { States: Record<string, AslState> }).States] : []),
+      ...((state.Branches as { States: Record<string, AslState> }[] | undefined) ?? []).map((branch) => branch.States),
+    ];
+    return [name, ...nested.flatMap(stateOrder)];
+  });
 }

@@ -3,7 +3,7 @@
  * `{ params, results: { <id>: { value } }, values, invocations, error }`.
  */
 import type { AnyFlow } from "../definitions/flow.js";
-import type { AnyTask } from "../definitions/task.js";
+import type { AnyTask, TaskRuntime } from "../definitions/task.js";
 import { durationToMs } from "../model/duration.js";
 import { choiceRule } from "./choiceRules.js";
 import { CompileError } from "./compileError.js";
@@ -17,8 +17,6 @@ import type { Trace } from "./tracer.js";
 export type AslState = Record<string, unknown>;
 type States = Record<string, AslState>;
 
-/** A task's runtime, as the compiled state invokes it. */
-export type TaskRuntime = "local" | "lambda" | "fargate";
 
 /** What the emitter collects besides the states. */
 export interface EmitContext {
@@ -417,7 +415,7 @@ function pathOf(value: unknown): string | undefined {
 }
 
 function runtimeOf(task: AnyTask): TaskRuntime {
-  return (task.options as { runtime?: TaskRuntime }).runtime ?? "local";
+  return task.options.runtime ?? "local";
 }
 
 function transientRetrier(): Retrier {

@@ -10,6 +10,7 @@ import { durationToMs, type Duration } from "../model/duration.js";
 import type { FlowContext } from "../engine/flowRunner.js";
 import { CompileError, userCodeLocation } from "./compileError.js";
 import { installDeterminismTraps } from "./determinism.js";
+import type { SourceLocation } from "../definitions/sourceFile.js";
 import type { Step, ValueStep } from "./ir.js";
 import { exprOf, symbolic, TokenTable, type Expr } from "./symbolic.js";
 import { traceScopes, type TraceHooks } from "./traceContext.js";
@@ -43,6 +44,8 @@ export class Trace {
   readonly #names = new Set<string>();
   readonly #ids = new Set<string>();
   readonly #counters = new Map<string, number>();
+  /** The flow code's line of the last step recorded. */
+  lastLocation: SourceLocation | undefined;
 
   constructor(readonly flowName: string) {}
 
@@ -90,7 +93,7 @@ export class Trace {
  * const { steps, output } = await traceFlow(etl);
  * ```
  */
-export async function traceFlow(flow: AnyFlow): Promise<TracedFlow> {
+export async function traceFlow(flow: AnyFlow, runLocation?: SourceLocation): Promise<TracedFlow> {
   installDeterminismTraps();
   const trace = new Trace(flow.name);
   const root = new Sequence();
@@ -106,9 +109,9 @@ export async function traceFlow(flow: AnyFlow): Promise<TracedFlow> {
   for (let turn = 0; turn < 3 && settled === undefined; turn++) await nextTurn();
   if (settled === undefined) {
     throw new CompileError(
-      `flow "${flow.name}" awaits something that is not a task, a subflow, sleep() or waitForApproval() (a plain promise, I/O or a timer)`,
+      `flow "${flow.name}" awaits something that is not a task, a subflow, sleep() or waitForApproval() (a plain promise, I/O or a timer)${trace.lastLocation ? " after this line" : ""}`,
       "move that work into a task, or run the flow in durable mode",
-      flow.sourceFile === undefined ? undefined : { file: flow.sourceFile, line: undefined },
+      trace.lastLocation ?? runLocation ?? (flow.sourceFile === undefined ? undefined : { file: flow.sourceFile, line: undefined }),
     );
   }
   const outcome = settled as { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -132,6 +135,7 @@ export async function traceFlow(flow: AnyFlow): Promise<TracedFlow> {
 
 function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
   const pendingValue = (step: ValueStep): PromiseLike<never> => {
+    trace.lastLocation = userCodeLocation() ?? trace.lastLocation;
     const pending: Pending = { step, expr: undefined };
     sequence.pending.push(pending);
     return {
@@ -184,6 +188,7 @@ function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
       return pendingValue({ kind: "approval", state, id: trace.idFor(state), timeoutSeconds: ms === undefined ? undefined : wholeSeconds(trace, ms, `waitForApproval timeout`) });
     },
     async sleep(duration: unknown) {
+      trace.lastLocation = userCodeLocation() ?? trace.lastLocation;
       flush(trace, sequence);
       const state = trace.stateName("Sleep", true);
       const expr = exprOf(duration);
