@@ -98,4 +98,16 @@ describe("aloft pools", () => {
     expect(noQueue.code).toBe(2);
     expect(noQueue.stderr).toBe('error: work pool "local" has no queue "gone"; its queues are: default\n');
   });
+
+  it("puts a deployment in a pool's queue with deployments create --pool --queue, and exits 2 for a queue the pool lacks", async () => {
+    await cp.client.workPools.create({ name: "queued", type: "local", queues: [{ name: "default" }, { name: "bulk", priority: 4 }] });
+
+    const created = await cp.aloft(["deployments", "create", "bulk-etl", "--flow", "etl", "--entrypoint", "flows/etl.ts", "--pool", "queued", "--queue", "bulk", "--json"]);
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ workPool: "queued", workQueue: "bulk" });
+
+    const refused = await cp.aloft(["deployments", "create", "lost-etl", "--flow", "etl", "--entrypoint", "flows/etl.ts", "--pool", "queued", "--queue", "nope"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe('error: the API refused the request: workQueue: work pool "queued" has no queue "nope"; its queues are: default, bulk\n');
+  });
 });

@@ -24,6 +24,7 @@ export interface CreateDeploymentOptions {
   paramsFile?: string;
   tag: string[];
   pool?: string;
+  queue?: string;
   engine?: "durable" | "step-functions";
   version?: string;
   description?: string;
@@ -79,6 +80,7 @@ export function addDeploymentsCommand(program: Command): Command {
     .option("--params-file <file>", "a JSON object of default parameters (--param values override it)")
     .option("--tag <tag>", "a tag for the deployment's runs (repeatable)", repeatable, [])
     .option("--pool <name>", "the work pool its runs go to")
+    .option("--queue <name>", "the queue of the work pool its runs go to (default: default)")
     .addOption(new Option("--engine <engine>", "how its runs execute").choices(["durable", "step-functions"]))
     .option("--version <version>", "a version label, such as a git commit")
     .option("--description <text>", "what it is for")
@@ -155,6 +157,7 @@ export async function createDeployment(client: AloftClient, name: string, option
   if (options.bundle !== undefined) request.bundleId = options.bundle;
   if (options.tag.length > 0) request.tags = options.tag;
   if (options.pool !== undefined) request.workPool = options.pool;
+  if (options.queue !== undefined) request.workQueue = options.queue;
   if (options.engine !== undefined) request.engine = options.engine;
   if (options.version !== undefined) request.version = options.version;
   if (options.description !== undefined) request.description = options.description;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeploymentDto, Problem, WorkPoolDto } from "../../../sdk/api/schemas.js";
+import { queuesByPriority, resolveQueue } from "../../../lambdas/services/workPools.js";
 import { startTestControlPlane, type TestControlPlane } from "../../support/controlPlane.js";
 
 let clock = Date.parse("2026-11-02T08:00:00.000Z");
@@ -175,5 +176,50 @@ describe("deployments in work pools", () => {
     const deployment = await read<DeploymentDto>(await cp.call("POST", "/v1/deployments", { name: unique("d"), flowName: "etl", entrypoint: "flows/etl.ts" }), 201);
     const moved = await read<Problem>(await cp.call("PATCH", `/v1/deployments/${deployment.id}`, { workPool: pool.name, workQueue: "later" }), 400);
     expect(moved.errors?.map((error) => error.field)).toEqual(["body.workQueue"]);
+  });
+});
+
+describe("WorkPoolService", () => {
+  it("applies concurrent queue changes one after another, losing none", async () => {
+    const pool = await createPool();
+
+    await Promise.all(["a", "b", "c", "d", "e"].map((queue, index) => cp.services.workPools.upsertQueue(pool.name, queue, { priority: index + 2 })));
+
+    const stored = await cp.services.workPools.get(pool.name);
+    expect(stored.queues.map((queue) => queue.name).sort()).toEqual(["a", "b", "c", "d", "default", "e"]);
+    expect(stored.revision).toBe(6);
+  });
+
+  it("ensure creates a missing pool and leaves an existing one as it is", async () => {
+    const name = unique("ensured");
+    const created = await cp.services.workPools.ensure({ name, type: "local" });
+    await cp.services.workPools.setPaused(name, true);
+
+    const again = await cp.services.workPools.ensure({ name, type: "fargate", jobSettings: { cpu: 1024 } });
+
+    expect(created).toMatchObject({ type: "local", revision: 1 });
+    expect(again).toMatchObject({ type: "local", paused: true, revision: 2, jobSettings: {} });
+  });
+});
+
+describe("queuesByPriority and resolveQueue", () => {
+  const pool = {
+    queues: [
+      { name: "bulk", priority: 5, paused: false },
+      { name: "b-urgent", priority: 1, paused: true },
+      { name: "a-urgent", priority: 1, paused: false },
+      { name: "default", priority: 3, paused: false },
+    ],
+  };
+
+  it("orders queues by priority, 1 first, then by name, paused ones included", () => {
+    expect(queuesByPriority(pool).map((queue) => queue.name)).toEqual(["a-urgent", "b-urgent", "default", "bulk"]);
+    expect(pool.queues[0]?.name).toBe("bulk");
+  });
+
+  it("finds a deployment's queue, the default one unless named", () => {
+    expect(resolveQueue(pool)?.priority).toBe(3);
+    expect(resolveQueue(pool, "bulk")?.priority).toBe(5);
+    expect(resolveQueue(pool, "missing")).toBeUndefined();
   });
 });
