@@ -233,7 +233,7 @@ export class FlowRunsApi {
    * await client.flowRuns.cancel(id);
    * ```
    */
-  cancel(id: string, request: Omit<RunActionRequest, "force"> = {}): Promise<ProposeStateResult> {
+  cancel(id: string, request: Omit<RunActionRequest, "force" | "input"> = {}): Promise<ProposeStateResult> {
     return this.action(id, "cancel", request);
   }
 
@@ -246,16 +246,16 @@ export class FlowRunsApi {
    * await client.flowRuns.retry(id, { transitionId: "retry-after-fix-1" });
    * ```
    */
-  retry(id: string, request: RunActionRequest = {}): Promise<ProposeStateResult> {
+  retry(id: string, request: Omit<RunActionRequest, "input"> = {}): Promise<ProposeStateResult> {
     return this.action(id, "retry", request);
   }
 
   /**
-   * Resumes a PAUSED flow run.
+   * Resumes a PAUSED flow run; a run waiting in `waitForApproval` gets `input` back from it.
    *
    * @example
    * ```ts
-   * await client.flowRuns.resume(id);
+   * await client.flowRuns.resume(id, { input: { approvedBy: "ada" } });
    * ```
    */
   resume(id: string, request: Omit<RunActionRequest, "force"> = {}): Promise<ProposeStateResult> {

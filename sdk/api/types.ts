@@ -118,6 +118,8 @@ export interface RunActionRequest {
   transitionId?: string;
   /** Retry only: re-open a COMPLETED run too. */
   force?: boolean;
+  /** Resume only: what `waitForApproval` returns as `input` in the resumed run. */
+  input?: unknown;
 }
 
 /**

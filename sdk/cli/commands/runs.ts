@@ -66,7 +66,7 @@ export interface ListRunsOptions {
 }
 
 /**
- * Adds `aloft runs ls|inspect|logs|cancel|retry` to the program.
+ * Adds `aloft runs ls|inspect|logs|cancel|resume|retry` to the program.
  *
  * @example
  * ```ts
@@ -75,7 +75,7 @@ export interface ListRunsOptions {
  * ```
  */
 export function addRunsCommand(program: Command): Command {
-  const runs = addCommandGroup(program, "runs", "list, inspect, follow, cancel and retry flow runs on the control plane");
+  const runs = addCommandGroup(program, "runs", "list, inspect, follow, cancel, resume and retry flow runs on the control plane");
   runs
     .command("ls")
     .description("list flow runs, newest first")
@@ -115,6 +115,17 @@ export function addRunsCommand(program: Command): Command {
     .addHelpText("after", "\nExit codes: 0 cancelled or cancelling, 1 refused (the run has already ended), 2 no such run.")
     .action(async (id: string, options: { json?: boolean }) => {
       process.exitCode = await withApi((client) => cancelRun(client, id, options));
+    });
+  runs
+    .command("resume")
+    .description("resume a paused flow run; a run waiting for approval continues with --input as what waitForApproval returns")
+    .argument("<id>", "the flow run's id")
+    .option("--input <json>", "JSON handed to the run as the approval's input")
+    .option("--json", "print the API's decision as JSON")
+    .addHelpText("after", "\nExit codes: 0 resumed, 1 refused (the run is not paused, or its approval timed out), 2 no such run or invalid --input.")
+    .action(async (id: string, options: { input?: string; json?: boolean }) => {
+      const input = parseInput(options.input);
+      process.exitCode = await withApi((client) => resumeRunCommand(client, id, { ...options, ...(input === undefined ? {} : { input: input.value }) }));
     });
   runs
     .command("retry")
@@ -312,6 +323,35 @@ export async function cancelRun(client: AloftClient, id: string, options: { json
   }
   process.stderr.write(`error: flow run ${id} was not cancelled: ${decision.reason ?? `it is ${decision.state.name}`}\n`);
   return FAILURE_EXIT_CODE;
+}
+
+/**
+ * `aloft runs resume <id> [--input json]`: asks the API to resume a paused run (completing its
+ * approval with the input) and prints its decision. Resolves to 0 when resumed, 1 when refused.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await resumeRunCommand(new AloftClient(), "4f8c…", { input: { ok: true } });
+ * ```
+ */
+export async function resumeRunCommand(client: AloftClient, id: string, options: { input?: unknown; json?: boolean }): Promise<number> {
+  const decision = await client.flowRuns.resume(id, options.input === undefined ? {} : { input: options.input });
+  if (options.json) writeJson(decision);
+  if (decision.status === "ACCEPT") {
+    if (!options.json) process.stdout.write(`flow run ${id} ${paintState(colorsFor(process.stdout), decision.state.type, decision.state.name)}\n`);
+    return 0;
+  }
+  process.stderr.write(`error: flow run ${id} was not resumed: ${decision.reason ?? `it is ${decision.state.name}`}\n`);
+  return FAILURE_EXIT_CODE;
+}
+
+function parseInput(text: string | undefined): { value: unknown } | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    throw new UsageError(`--input is not JSON: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`);
+  }
 }
 
 /**
