@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { FlowRunRecord } from "../store/records.js";
+import type { DeploymentRecord, FlowRunRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { PayloadStore } from "./payloads.js";
 import type { StepFunctionsCallbacks } from "./ports.js";
@@ -27,6 +27,11 @@ export interface ServiceDeps {
   onFlowRunFinished?: (run: FlowRunRecord) => void;
   /** Completes the approvals Step Functions runs wait for (resume); without it such a resume is refused. */
   stepFunctionsCallbacks?: StepFunctionsCallbacks;
+  /**
+   * Called after a deployment run is created (not for a repeated create that returned an existing
+   * run): the local server sends it to its pool's queue, held back until it is due.
+   */
+  onDeploymentRunCreated?: (run: FlowRunRecord, deployment: DeploymentRecord) => Promise<void>;
 }
 
 /**

@@ -111,7 +111,7 @@ export class DeploymentService {
   ): Promise<{ run: FlowRunRecord; created: boolean }> {
     const deployment = await this.get(idOrName);
     if (deployment.paused) throw new ServiceError("CONFLICT", `deployment "${deployment.name}" is paused; resume it to create runs`);
-    return this.flowRuns.create({
+    const outcome = await this.flowRuns.create({
       flowName: deployment.flowName,
       deploymentId: deployment.id,
       parameters: { ...deployment.parameters, ...input.parameters },
@@ -121,5 +121,7 @@ export class DeploymentService {
       ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
       ...(input.scheduledTime === undefined ? {} : { scheduledTime: input.scheduledTime }),
     });
+    if (outcome.created && this.deps.onDeploymentRunCreated) await this.deps.onDeploymentRunCreated(outcome.run, deployment);
+    return outcome;
   }
 }

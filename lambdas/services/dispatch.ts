@@ -107,8 +107,10 @@ export class DispatchService {
     private readonly deps: {
       store: Store;
       flowRuns: FlowRunService;
-      queue: WorkQueue;
-      launchers: Record<RunnerCompute, ComputeLauncher>;
+      /** The queue deliveries come from (SQS); runs held back are sent to it again. Only `claim` callers that pass their own queue may omit it. */
+      queue?: WorkQueue;
+      /** The compute of lambda and fargate pools; the local server, which only claims for workers, has none. */
+      launchers?: Partial<Record<RunnerCompute, ComputeLauncher>>;
       /** Starts runs of "step-functions" deployments; without it, such runs fail at dispatch. */
       stateMachines?: StateMachines;
       now: () => number;
@@ -116,7 +118,9 @@ export class DispatchService {
   ) {}
 
   async dispatch(delivery: Delivery): Promise<DispatchOutcome> {
-    const outcome = await this.claim(delivery, this.deps.queue, { skipLocalPools: true });
+    const { queue } = this.deps;
+    if (queue === undefined) throw new Error("this DispatchService has no work queue: dispatch() needs the queue its deliveries come from");
+    const outcome = await this.claim(delivery, queue, { skipLocalPools: true });
     if (outcome.action !== "claimed") return outcome;
     return this.launch(outcome.claimed, delivery);
   }
@@ -129,7 +133,7 @@ export class DispatchService {
    * token, transition id `dispatch:<messageId>`), and only the delivery whose claim wrote gets
    * "claimed", so two deliveries of one message, or two messages for one run, give one runner.
    */
-  async claim(delivery: Delivery, requeue: WorkQueue = this.deps.queue, options: { skipLocalPools?: boolean } = {}): Promise<ClaimOutcome> {
+  async claim(delivery: Delivery, requeue: WorkQueue, options: { skipLocalPools?: boolean } = {}): Promise<ClaimOutcome> {
     const { store } = this.deps;
     const run = await store.getFlowRun(delivery.runId);
     if (!run) return { action: "skipped", reason: `flow run ${delivery.runId} does not exist` };
@@ -231,7 +235,9 @@ export class DispatchService {
         const { executionArn } = await this.startExecution(run, deployment);
         return { action: "started", executionArn };
       }
-      await this.deps.launchers[compute].launch({
+      const launcher = this.deps.launchers?.[compute];
+      if (launcher === undefined) throw new Error(`this dispatcher has no ${compute} launcher`);
+      await launcher.launch({
         runId: run.id,
         ...(runnerToken === undefined ? {} : { runnerToken }),
         ...(deployment.workPool === undefined ? {} : { workPool: deployment.workPool }),

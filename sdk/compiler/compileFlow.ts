@@ -1,4 +1,4 @@
-import type { AnyFlow } from "../definitions/flow.js";
+import type { AnyFlow, Flow } from "../definitions/flow.js";
 import { durationToMs } from "../model/duration.js";
 import type { TaskRuntime } from "../definitions/task.js";
 import { emitSteps, returnState, validateParamsState, type AslState, type EmitContext } from "./emit.js";
@@ -73,10 +73,11 @@ export interface CompiledFlow {
  * console.log(JSON.stringify(definition, null, 2));
  * ```
  */
-export async function compileFlow(flow: AnyFlow, options: CompileOptions = {}): Promise<CompiledFlow> {
-  if (typeof flow !== "function" || (flow as { kind?: unknown }).kind !== "flow") {
+export async function compileFlow<P, R>(handle: Flow<P, R>, options: CompileOptions = {}): Promise<CompiledFlow> {
+  if (typeof handle !== "function" || (handle as { kind?: unknown }).kind !== "flow") {
     throw new TypeError("compileFlow() takes a flow (made with flow())");
   }
+  const flow = handle as unknown as AnyFlow;
   const type = options.type ?? "STANDARD";
   if (type !== "STANDARD" && type !== "EXPRESS") throw new TypeError(`compileFlow(): type must be "STANDARD" or "EXPRESS" (got ${String(type)})`);
   const branches = await checkBranches(flow);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AloftError, CompileError, MemoryCacheStore, compileFlow, type AnyFlow } from "aloft";
+import { AloftError, CompileError, MemoryCacheStore, compileFlow, type Flow } from "aloft";
 import { MemoryRecorder } from "aloft/testing";
 import * as refusals from "./fixtures/refusals.js";
 
@@ -9,7 +9,7 @@ const FIX_WHEN =
 const FIX_TASK = "do this work in a task (the next state sees its result), or run the flow in durable mode";
 const FIX_INPUT = "pass it in as a parameter or compute it in a task, or run the flow in durable mode";
 
-async function refusal(flow: AnyFlow): Promise<CompileError> {
+async function refusal(flow: Flow<never, unknown>): Promise<CompileError> {
   const error = await compileFlow(flow).then(
     () => undefined,
     (thrown: unknown) => thrown,
@@ -18,7 +18,7 @@ async function refusal(flow: AnyFlow): Promise<CompileError> {
   return error as CompileError;
 }
 
-const cases: [string, AnyFlow, number, string, string][] = [
+const cases: [string, Flow<never, unknown>, number, string, string][] = [
   ["an if on a task's result", refusals.ifOnResult, 17, `flow "if-on-result" branches on a task's result with plain JavaScript (an if statement)`, FIX_WHEN],
   ["a ternary on a parameter", refusals.ternaryOnParams, 24, `flow "ternary-on-params" branches on the flow's parameters with plain JavaScript (a ?: conditional)`, FIX_WHEN],
   ["=== on a task's result", refusals.equalityOnResult, 31, `flow "equality-on-result" branches on a task's result with plain JavaScript (a === comparison)`, FIX_WHEN],
