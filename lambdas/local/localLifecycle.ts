@@ -18,7 +18,8 @@ export interface LocalLifecycle {
   start(services: Services): WorkerClaimService;
   /** The launcher of this server's own workers: the monitor stops their runner processes through it. */
   stopRunnersWith(launcher: Pick<ComputeLauncher, "stop">): void;
-  close(): void;
+  /** Stops the monitor loop (waiting for a sweep in progress) and ends the queues' long polls. */
+  close(): Promise<void>;
 }
 
 /**
@@ -90,9 +91,10 @@ export function localLifecycle(
       loop.unref();
       return new WorkerClaimService({ flowRuns, pools: services.workPools, dispatch, queues });
     },
-    close() {
+    async close() {
       if (loop) clearInterval(loop);
       queues.close();
+      await sweeping;
     },
   };
 }

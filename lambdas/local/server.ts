@@ -15,6 +15,7 @@ import { CachingStore } from "../store/cachingStore.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 import { ensureTable } from "../store/table.js";
 import { startDynalite, unsignedInProcess, type DynaliteServer } from "./dynalite.js";
+import { localLifecycle } from "./localLifecycle.js";
 
 /** The local table's name. */
 export const LOCAL_TABLE_NAME = "aloft";
@@ -32,6 +33,12 @@ export interface LocalServerOptions {
   dataDir?: string;
   /** Where unexpected API errors go; stderr as JSON lines by default. */
   logError?: Parameters<typeof createApi>[0]["logError"];
+  /** How often runners beat and the monitor sweeps (seconds, fractions allowed); `ALOFT_HEARTBEAT_SECONDS` or 10. */
+  heartbeatSeconds?: number;
+  /** How long a cancelled run's runner has to stop before it is killed; `ALOFT_CANCEL_GRACE_SECONDS` or 30. */
+  cancelGraceSeconds?: number;
+  /** How long a claimed run may wait for its runner to start; `ALOFT_LAUNCH_TIMEOUT_SECONDS` or 300. */
+  launchTimeoutSeconds?: number;
 }
 
 /** A running local server. */
@@ -81,9 +88,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   // This process is the table's only writer (the data dir is locked), so runs can be cached safely.
   const store = new CachingStore(new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME }));
   const payloads = new LocalPayloadStore(join(dataDir, "payloads"));
-  const services = createServices(serviceDeps(store, payloads));
+  const deps = serviceDeps(store, payloads);
+  const lifecycle = localLifecycle(store, deps.now, options);
+  deps.onDeploymentRunCreated = (run, deployment) => lifecycle.enqueue(run, deployment);
+  const services = createServices(deps);
   await services.workPools.ensure({ name: LOCAL_POOL, type: "local", description: "runs flows as processes on this machine (made by aloft server start)" });
-  const app = createApi({ services, auth: bearerToken(token), webhookSecret: () => Promise.resolve(webhookSecret), ...(options.logError ? { logError: options.logError } : {}) });
+  const workerClaims = lifecycle.start(services);
+  const app = createApi({ services, auth: bearerToken(token), webhookSecret: () => Promise.resolve(webhookSecret), workerClaims, ...(options.logError ? { logError: options.logError } : {}) });
 
   const host = options.host ?? "127.0.0.1";
   const http = await listen(app.fetch, options.port ?? 4200, host);
@@ -106,6 +117,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     close: () =>
       (closing ??= (async () => {
         clearInterval(sweep);
+        await lifecycle.close();
         await new Promise<void>((done) => http.close(() => done()));
         client.destroy();
         await database.close();

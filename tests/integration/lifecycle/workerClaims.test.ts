@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  lifecycle?.close();
+  await lifecycle?.close();
   client?.destroy();
   await dynalite?.close();
 });
