@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stage } from "aws-cdk-lib";
+import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Stage } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -13,6 +13,10 @@ import { isDevStage, type AloftControlPlane } from "./controlPlane.js";
 import { acknowledge } from "./acknowledgements.js";
 import { BUNDLE_PREFIX } from "./dataStores.js";
 import { buildFlowBundle } from "./flowBundleBuild.js";
+import { compileAtSynth } from "./compilation/synthCompilation.js";
+import type { CompiledFlowDefinition, CompiledFlows } from "./compilation/compileForStateMachines.js";
+import { FlowStateMachine, stateMachineName, type StateMachineType } from "./flowStateMachine.js";
+import { FlowTaskFunction } from "./flowTaskFunction.js";
 import { LAMBDA_BUNDLING, acknowledgeWildcards, packageRoot } from "./handlerFunction.js";
 
 /** One deployment a {@link FlowBundle} creates, or moves to its bundle on every deploy. */
@@ -28,6 +32,19 @@ export interface FlowBundleDeployment {
   /** The work pool its runs go to. @default - the control plane's default pool */
   readonly workPool?: string;
   readonly description?: string;
+  /**
+   * How its runs execute: `"durable"` by a runner (Lambda or Fargate), or `"step-functions"` as
+   * executions of a state machine compiled from the flow, which the bundle deploys.
+   * @default "durable"
+   */
+  readonly engine?: "durable" | "step-functions";
+  /**
+   * The state machine's type, for engine "step-functions": STANDARD (exactly once, up to a year,
+   * approvals, subflows and Fargate tasks) or EXPRESS (at least once, at most five minutes, billed by
+   * duration instead of state transitions).
+   * @default "STANDARD"
+   */
+  readonly stateMachineType?: StateMachineType;
 }
 
 /** Options for {@link FlowBundle}. */
@@ -90,6 +107,10 @@ export class FlowBundle extends Construct {
   readonly registrationRole: iam.Role;
   /** The custom resource that uploads the bundle and registers the deployments. */
   readonly registration: CustomResource;
+  /** The task Lambda of the bundle's state machines; only when a deployment has engine "step-functions". */
+  readonly taskFunction?: FlowTaskFunction;
+  /** The state machine of each deployment with engine "step-functions", by deployment name. */
+  readonly stateMachines: Readonly<Record<string, FlowStateMachine>>;
 
   constructor(scope: Construct, id: string, props: FlowBundleProps) {
     super(scope, id);
@@ -108,6 +129,18 @@ export class FlowBundle extends Construct {
 
     // Log groups follow the control plane's default: destroyed with dev stages, kept otherwise.
     const removalPolicy = isDevStage(controlPlane.stage) ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const stateMachines: Record<string, FlowStateMachine> = {};
+    const compiledDeployments = deployments.filter((deployment) => deployment.engine === "step-functions");
+    if (compiledDeployments.length > 0) {
+      const staging = join(stage.outdir, "aloft-flow-bundles", built.bundleId);
+      const compiled = compileAtSynth(props.entry, staging, compiledDeployments.map((deployment) => ({ flow: deployment.flow, type: deployment.stateMachineType ?? "STANDARD" })));
+      const needsTasks = [...compiled.requested, ...Object.values(compiled.subflows)].some((definition) => definition.substitutions.includes("AloftTaskFunctionArn"));
+      if (needsTasks) this.taskFunction = new FlowTaskFunction(this, "Tasks", { controlPlane, entry: props.entry, stagingDirectory: join(staging, "task"), removalPolicy });
+      compiledDeployments.forEach((deployment, index) => {
+        stateMachines[deployment.name] = this.deployStateMachine(controlPlane, deployment, compiled.requested[index]!, compiled);
+      });
+    }
+    this.stateMachines = stateMachines;
     const logGroup = new logs.LogGroup(this, "RegistrationLogGroup", { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
     this.registrationRole = new iam.Role(this, "RegistrationRole", {
       description: `Aloft flow bundle registration (${controlPlane.stage})`,
@@ -159,18 +192,57 @@ export class FlowBundle extends Construct {
         BundleId: this.bundleId,
         SourceBucket: this.asset.s3BucketName,
         SourceKey: this.asset.s3ObjectKey,
-        Deployments: JSON.stringify(deployments.map(deploymentProperty)),
+        Deployments: Stack.of(this).toJsonString(
+          deployments.map((deployment) => {
+            const machine = stateMachines[deployment.name];
+            return machine === undefined ? deploymentProperty(deployment) : { ...deploymentProperty(deployment), stateMachineArn: machine.stateMachine.attrArn };
+          }),
+        ),
         RemoveDeploymentsOnDelete: String(removing),
       },
     });
 
     new CfnOutput(this, "BundleIdOutput", { value: this.bundleId, description: `Bundle id of ${props.entry}` });
   }
+
+  /**
+   * The deployment's state machine, named `aloft-<stage>_<deployment>`, after the state machines of
+   * the subflows it starts (`aloft-<stage>_<deployment>_<subflow>`, STANDARD), transitively.
+   */
+  private deployStateMachine(controlPlane: AloftControlPlane, deployment: FlowBundleDeployment, root: CompiledFlowDefinition, compiled: CompiledFlows): FlowStateMachine {
+    const made = new Map<string, FlowStateMachine>();
+    const build = (definition: CompiledFlowDefinition, path: string[]): FlowStateMachine => {
+      const subflows: Record<string, FlowStateMachine["stateMachine"]> = {};
+      for (const child of definition.subflows) {
+        if (path.includes(child)) throw new Error(`${this.node.path}: deployment ${deployment.name}: flow ${[...path, child].join(" → ")} starts itself; a state machine cannot contain itself`);
+        const existing = made.get(child) ?? build(compiled.subflows[child]!, [...path, child]);
+        made.set(child, existing);
+        subflows[child.replace(/[^A-Za-z0-9]/g, "_")] = existing.stateMachine;
+      }
+      const isRoot = path.length === 1;
+      const id = `StateMachine${constructIdPart(deployment.name)}${isRoot ? "" : `Subflow${constructIdPart(definition.flow)}`}`;
+      return new FlowStateMachine(this, id, {
+        controlPlane,
+        stateMachineName: isRoot ? stateMachineName(controlPlane, deployment.name) : stateMachineName(controlPlane, deployment.name, definition.flow),
+        purpose: isRoot ? `deployment ${deployment.name}` : `subflow ${definition.flow} of deployment ${deployment.name}`,
+        type: definition.type,
+        compiled: definition,
+        ...(this.taskFunction ? { taskFunction: this.taskFunction.function } : {}),
+        subflows,
+      });
+    };
+    return build(root, [root.flow]);
+  }
 }
 
 function deploymentProperty(deployment: FlowBundleDeployment): Record<string, unknown> {
-  const { name, flow, parameters, tags, workPool, description } = deployment;
-  return Object.fromEntries(Object.entries({ name, flow, parameters, tags, workPool, description }).filter(([, value]) => value !== undefined));
+  const { name, flow, parameters, tags, workPool, description, engine } = deployment;
+  return Object.fromEntries(Object.entries({ name, flow, parameters, tags, workPool, description, engine }).filter(([, value]) => value !== undefined));
+}
+
+/** A deployment or flow name as a construct id part: letters and digits, each other character as `-`. */
+function constructIdPart(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, "-");
 }
 
 /** The Provider framework's function logs with a managed policy and invokes the onEvent function and its versions (`<arn>:*`), as CDK writes it. */
@@ -188,6 +260,16 @@ function validateProps(path: string, props: FlowBundleProps, deployments: FlowBu
   for (const [index, deployment] of deployments.entries()) {
     if (seen.has(deployment.name)) problems.push(`deployments[${index}].name "${deployment.name}" is listed twice`);
     seen.add(deployment.name);
+    if (deployment.stateMachineType !== undefined && deployment.engine !== "step-functions") {
+      problems.push(`deployments[${index}].stateMachineType is only for engine "step-functions"`);
+    }
+    if (deployment.engine === "step-functions") {
+      const machineName = deployment.name.replace(/[^A-Za-z0-9_-]/g, "-");
+      const other = deployments.findIndex((candidate, at) => at < index && candidate.engine === "step-functions" && candidate.name.replace(/[^A-Za-z0-9_-]/g, "-") === machineName);
+      if (other >= 0 && deployments[other]!.name !== deployment.name) {
+        problems.push(`deployments[${index}].name "${deployment.name}" and deployments[${other}].name "${deployments[other]!.name}" give the same state machine name`);
+      }
+    }
     const { flow, ...fields } = deploymentProperty(deployment);
     // The API's own schema, so a deployment that synthesizes is one the control plane accepts.
     const parsed = CreateDeploymentRequestSchema.safeParse({ ...fields, flowName: flow, bundleId: "flows-0" });

@@ -12,6 +12,9 @@ export const RegisteredDeploymentSchema = z
     tags: z.array(z.string()).optional(),
     workPool: z.string().optional(),
     description: z.string().optional(),
+    engine: z.enum(["durable", "step-functions"]).optional(),
+    /** The deployment's state machine, for engine "step-functions". */
+    stateMachineArn: z.string().optional(),
   })
   .strict();
 /** One deployment a `FlowBundle` keeps pointed at its bundle. */
@@ -112,6 +115,8 @@ async function upsert(deployments: DeploymentService, deployment: RegisteredDepl
     tags: deployment.tags ?? [],
     ...(deployment.workPool === undefined ? {} : { workPool: deployment.workPool }),
     ...(deployment.description === undefined ? {} : { description: deployment.description }),
+    engine: deployment.engine ?? "durable",
+    ...(deployment.stateMachineArn === undefined ? {} : { stateMachineArn: deployment.stateMachineArn }),
   };
   if ((await exists(deployments, deployment.name)) === false) {
     try {
