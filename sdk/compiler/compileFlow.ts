@@ -81,11 +81,19 @@ export async function compileFlow<P, R>(handle: Flow<P, R>, options: CompileOpti
   const type = options.type ?? "STANDARD";
   if (type !== "STANDARD" && type !== "EXPRESS") throw new TypeError(`compileFlow(): type must be "STANDARD" or "EXPRESS" (got ${String(type)})`);
   const branches = await checkBranches(flow);
-  if (branches.finding) {
-    const { location, construct, source } = branches.finding;
-    throw new CompileError(`flow "${flow.name}" branches on ${source} with plain JavaScript (${construct})`, FIX_WHEN, location);
+  const branchError = branches.finding
+    ? new CompileError(`flow "${flow.name}" branches on ${branches.finding.source} with plain JavaScript (${branches.finding.construct})`, FIX_WHEN, branches.finding.location)
+    : undefined;
+  let traced;
+  try {
+    traced = await traceFlow(flow, branches.runLocation);
+  } catch (error) {
+    // Report whichever problem comes first in the flow's code.
+    if (branchError && error instanceof CompileError && error.file === branchError.file && (error.line ?? Infinity) > branchError.line!) throw branchError;
+    throw error;
   }
-  const { steps, output, trace } = await traceFlow(flow, branches.runLocation);
+  if (branchError) throw branchError;
+  const { steps, output, trace } = traced;
   if (branches.skipped) trace.warnings.push(`flow "${flow.name}": plain JavaScript branches on task results were not checked (${branches.skipped})`);
   const context: EmitContext = { trace, flow, type, tasks: [], substitutions: new Set(), subflows: new Set(), warnedConcurrency: false };
 

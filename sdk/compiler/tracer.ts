@@ -23,6 +23,10 @@ export interface TracedFlow {
   trace: Trace;
 }
 
+/** More states than any hand-written flow needs: the trace is looping. */
+const MAX_STEPS = 2000;
+const FIX_TASK_MAP = "loop with task.map(items), or do the loop in a task, or run the flow in durable mode";
+
 interface Pending {
   step: ValueStep;
   expr: Expr | undefined;
@@ -44,6 +48,7 @@ export class Trace {
   readonly #names = new Set<string>();
   readonly #ids = new Set<string>();
   readonly #counters = new Map<string, number>();
+  #steps = 0;
   /** The flow code's line of the last step recorded. */
   lastLocation: SourceLocation | undefined;
 
@@ -74,6 +79,14 @@ export class Trace {
     for (let n = 2; this.#ids.has(id); n++) id = `${base}_${n}`;
     this.#ids.add(id);
     return id;
+  }
+
+  /** Notes one more step; a body that records thousands loops on a runtime value. */
+  record(): void {
+    this.lastLocation = userCodeLocation() ?? this.lastLocation;
+    if (++this.#steps > MAX_STEPS) {
+      this.refuse(`records more than ${MAX_STEPS} states (a loop whose end depends on a task's result or the parameters?)`, FIX_TASK_MAP);
+    }
   }
 
   refuse = (what: string, fix: string): never => {
@@ -135,7 +148,7 @@ export async function traceFlow(flow: AnyFlow, runLocation?: SourceLocation): Pr
 
 function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
   const pendingValue = (step: ValueStep): PromiseLike<never> => {
-    trace.lastLocation = userCodeLocation() ?? trace.lastLocation;
+    trace.record();
     const pending: Pending = { step, expr: undefined };
     sequence.pending.push(pending);
     return {
@@ -188,7 +201,7 @@ function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
       return pendingValue({ kind: "approval", state, id: trace.idFor(state), timeoutSeconds: ms === undefined ? undefined : wholeSeconds(trace, ms, `waitForApproval timeout`) });
     },
     async sleep(duration: unknown) {
-      trace.lastLocation = userCodeLocation() ?? trace.lastLocation;
+      trace.record();
       flush(trace, sequence);
       const state = trace.stateName("Sleep", true);
       const expr = exprOf(duration);
@@ -202,6 +215,7 @@ function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
       sequence.steps.push({ kind: "wait", state, seconds: wholeSeconds(trace, ms!, "sleep"), secondsPath: undefined });
     },
     async when(condition, then, otherwise) {
+      trace.record();
       if (!isCondition(condition)) trace.refuse("passes something that is not a condition to when()", "build it with eq, gt, lt, isPresent, and, or, not");
       flush(trace, sequence);
       const simplified = simplify(condition as Condition);
