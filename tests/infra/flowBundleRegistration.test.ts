@@ -80,6 +80,28 @@ describe("FlowBundle registration (onEvent, on dynalite and moto)", () => {
     expect(exports.answer).toBe(42);
   });
 
+  it("records a step-functions deployment's engine and state machine, and moves it back to durable when the stack says so", async () => {
+    const bundle = await stage("export const answer = 42;");
+    const name = `etl-sfn-${randomUUID()}`;
+    const stateMachineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:aloft-prod_etl-sfn";
+    const created = await onEvent({
+      RequestType: "Create",
+      LogicalResourceId: "Sfn",
+      ResourceProperties: properties(bundle, [{ name, flow: "etl", engine: "step-functions", stateMachineArn }]),
+    });
+
+    expect(await controlPlane.services.deployments.get(name)).toMatchObject({ engine: "step-functions", stateMachineArn, bundleId: bundle.bundleId });
+
+    await onEvent({
+      RequestType: "Update",
+      LogicalResourceId: "Sfn",
+      PhysicalResourceId: created.PhysicalResourceId,
+      ResourceProperties: properties(bundle, [{ name, flow: "etl" }]),
+      OldResourceProperties: properties(bundle, [{ name, flow: "etl", engine: "step-functions", stateMachineArn }]),
+    });
+    expect((await controlPlane.services.deployments.get(name)).engine).toBe("durable");
+  });
+
   it("on Update, moves the deployments to the new bundle with a new revision, and creates the ones added", async () => {
     const first = await stage("export const version = 1;");
     const second = await stage("export const version = 2;");
