@@ -4,12 +4,18 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { AloftClient } from "../../sdk/api/client.js";
+import { startWorker, type Worker } from "../../sdk/runner/worker.js";
 import { awsClientConfig } from "../adapters/awsClients.js";
 import { LocalPayloadStore } from "../adapters/localPayloadStore.js";
+import { LocalProcessLauncher } from "../adapters/localProcessLauncher.js";
+import { LocalStepFunctionsCallbacks } from "../adapters/localStepFunctionsCallbacks.js";
+import { loadFlow } from "../../sdk/cli/loadFlow.js";
 import { bearerToken } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { serviceDeps } from "../services/context.js";
 import { createServices } from "../services/index.js";
+import { LocalStepFunctionRuns } from "../services/stepFunctionRuns.js";
 import { LOCAL_POOL } from "../services/workPools.js";
 import { CachingStore } from "../store/cachingStore.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
@@ -22,6 +28,9 @@ export const LOCAL_TABLE_NAME = "aloft";
 
 /** Expired logs, cache entries and idempotency keys are swept this often (dynalite never expires items). */
 export const SWEEP_INTERVAL_MS = 60_000;
+
+/** Runner processes of the `local` pool when the options say nothing. */
+export const DEFAULT_LOCAL_RUNNERS = 2;
 
 /** Options of the local server. */
 export interface LocalServerOptions {
@@ -39,6 +48,8 @@ export interface LocalServerOptions {
   cancelGraceSeconds?: number;
   /** How long a claimed run may wait for its runner to start; `ALOFT_LAUNCH_TIMEOUT_SECONDS` or 300. */
   launchTimeoutSeconds?: number;
+  /** Runner processes of the `local` pool's worker, run by the server itself; default {@link DEFAULT_LOCAL_RUNNERS}, 0 for none. */
+  runners?: number;
 }
 
 /** A running local server. */
@@ -88,10 +99,19 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   // This process is the table's only writer (the data dir is locked), so runs can be cached safely.
   const store = new CachingStore(new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME }));
   const payloads = new LocalPayloadStore(join(dataDir, "payloads"));
-  const deps = serviceDeps(store, payloads);
+  const deps = serviceDeps(store, payloads, { stepFunctionsCallbacks: new LocalStepFunctionsCallbacks() });
   const lifecycle = localLifecycle(store, deps.now, options);
-  deps.onDeploymentRunCreated = (run, deployment) => lifecycle.enqueue(run, deployment);
+  // Runs of "step-functions" deployments execute their compiled state machine in this process.
+  let stepFunctionRuns: LocalStepFunctionRuns | undefined;
+  deps.onDeploymentRunCreated = (run, deployment) =>
+    deployment.engine === "step-functions" && stepFunctionRuns ? stepFunctionRuns.start(run, deployment) : lifecycle.enqueue(run, deployment);
   const services = createServices(deps);
+  stepFunctionRuns = new LocalStepFunctionRuns({
+    services,
+    payloads,
+    now: deps.now,
+    loadFlow: async (entrypoint, flowName) => (await loadFlow(entrypoint, process.cwd(), { flowName })).flow,
+  });
   await services.workPools.ensure({ name: LOCAL_POOL, type: "local", description: "runs flows as processes on this machine (made by aloft server start)" });
   const workerClaims = lifecycle.start(services);
   const app = createApi({ services, auth: bearerToken(token), webhookSecret: () => Promise.resolve(webhookSecret), workerClaims, ...(options.logError ? { logError: options.logError } : {}) });
@@ -108,6 +128,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 
+  // The `local` pool's worker: claims its runs over the API and runs them in warm runner processes.
+  const runners = options.runners ?? DEFAULT_LOCAL_RUNNERS;
+  let localWorker: { launcher: LocalProcessLauncher; worker: Worker } | undefined;
+  if (runners > 0) {
+    const apiUrl = host === "127.0.0.1" || host === "0.0.0.0" ? `http://127.0.0.1:${port}` : url;
+    const env = { ...process.env, ALOFT_API_URL: apiUrl, ALOFT_TOKEN: token, ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds) };
+    const launcher = new LocalProcessLauncher({ size: runners, env });
+    lifecycle.stopRunnersWith(launcher);
+    const worker = startWorker({ pool: LOCAL_POOL, runners: launcher, client: new AloftClient({ apiUrl, token }), workerId: `aloft-server:${process.pid}` });
+    localWorker = { launcher, worker };
+  }
+
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -117,7 +149,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     close: () =>
       (closing ??= (async () => {
         clearInterval(sweep);
+        // Stop claiming and kill the runners: their runs are crashed (and retried) after the next start.
+        const workerStopped = localWorker?.worker.stop();
+        await localWorker?.launcher.close({ kill: true });
         await lifecycle.close();
+        await workerStopped;
         await new Promise<void>((done) => http.close(() => done()));
         client.destroy();
         await database.close();

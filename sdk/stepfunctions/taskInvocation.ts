@@ -221,7 +221,7 @@ async function awaitApproval(invocation: z.output<typeof ApprovalInvocationSchem
   if (!deps.controlPlane) {
     throw new StepFunctionsTaskError(
       ASL_ERRORS.abort,
-      `flow run ${invocation.flowRunId} waits for approval, but the task Lambda has no control plane to keep its task token in`,
+      `flow run ${invocation.flowRunId} waits for approval, but no control plane is configured to keep its task token until a resume`,
     );
   }
   await deps.controlPlane.awaitApproval(invocation.flowRunId, {

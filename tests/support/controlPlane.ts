@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../../lambdas/adapters/awsClients.js";
+import { LocalStepFunctionsCallbacks } from "../../lambdas/adapters/localStepFunctionsCallbacks.js";
 import { bearerToken } from "../../lambdas/http/auth.js";
 import { createApi } from "../../lambdas/http/app.js";
 import { serviceDeps } from "../../lambdas/services/context.js";
@@ -38,7 +39,8 @@ export async function startTestControlPlane(options: { now?: () => number; paylo
   const tableName = `aloft-${randomUUID()}`;
   await ensureTable(client, tableName);
   const store = new DynamoDbStore({ client, tableName });
-  const deps = serviceDeps(store, options.payloads);
+  // Approvals of Step Functions runs executed in the test's process (runStateMachineLocally) are completed in process.
+  const deps = serviceDeps(store, options.payloads, { stepFunctionsCallbacks: new LocalStepFunctionsCallbacks() });
   if (options.now) deps.now = options.now;
   const services = createServices(deps);
   const token = randomUUID();
