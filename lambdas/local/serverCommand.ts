@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../sdk/cli/usageError.js";
-import { startLocalServer } from "./server.js";
+import { MAX_RUNNERS } from "../../sdk/cli/commands/worker.js";
+import { DEFAULT_LOCAL_RUNNERS, startLocalServer } from "./server.js";
 
 /**
  * Adds `aloft server start [--port 4200] [--data .aloft] [--host 127.0.0.1]`: runs the local control
@@ -19,16 +20,19 @@ export function addServerCommand(program: Command): Command {
     .option("--port <port>", "port to listen on", "4200")
     .option("--host <host>", "address to listen on (loopback by default)", "127.0.0.1")
     .option("--data <dir>", "data directory (database, token)", process.env.ALOFT_DATA_DIR ?? ".aloft")
-    .action(async (options: { port: string; host: string; data: string }) => {
+    .option("--runners <n>", "runner processes of the local pool (0 for none)", String(DEFAULT_LOCAL_RUNNERS))
+    .action(async (options: { port: string; host: string; data: string; runners: string }) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number (0-65535), got "${options.port}"`);
+      const runners = Number(options.runners);
+      if (!Number.isInteger(runners) || runners < 0 || runners > MAX_RUNNERS) throw new UsageError(`--runners must be a whole number from 0 to ${MAX_RUNNERS}, got "${options.runners}"`);
       let running;
       try {
-        running = await startLocalServer({ port, host: options.host, dataDir: options.data });
+        running = await startLocalServer({ port, host: options.host, dataDir: options.data, runners });
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
-      process.stdout.write(`Aloft server on ${running.url}\n  data:  ${running.dataDir}\n  token: ${running.tokenFile}\n  webhook key: ${running.webhookSecretFile}\nPress Ctrl-C to stop.\n`);
+      process.stdout.write(`Aloft server on ${running.url}\n  data:  ${running.dataDir}\n  token: ${running.tokenFile}\n  webhook key: ${running.webhookSecretFile}\n  runners: ${runners} (work pool "local")\nPress Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
