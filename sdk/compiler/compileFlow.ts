@@ -5,7 +5,7 @@ import { emitSteps, returnState, validateParamsState, type AslState, type EmitCo
 import { checkBranches } from "./branchCheck.js";
 import { CompileError } from "./compileError.js";
 import { FIX_WHEN } from "./symbolic.js";
-import { traceFlow } from "./tracer.js";
+import { TraceTooLong, traceFlow } from "./tracer.js";
 
 /**
  * Options of {@link compileFlow}.
@@ -89,7 +89,9 @@ export async function compileFlow<P, R>(handle: Flow<P, R>, options: CompileOpti
     traced = await traceFlow(flow, branches.runLocation);
   } catch (error) {
     // Report whichever problem comes first in the flow's code.
-    if (branchError && error instanceof CompileError && error.file === branchError.file && (error.line ?? Infinity) > branchError.line!) throw branchError;
+    if (branchError && (error instanceof TraceTooLong || (error instanceof CompileError && error.file === branchError.file && (error.line ?? Infinity) > branchError.line!))) {
+      throw branchError;
+    }
     throw error;
   }
   if (branchError) throw branchError;

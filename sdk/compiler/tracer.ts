@@ -15,6 +15,9 @@ import type { Step, ValueStep } from "./ir.js";
 import { exprOf, symbolic, TokenTable, type Expr } from "./symbolic.js";
 import { traceScopes, type TraceHooks } from "./traceContext.js";
 
+/** The trace recorded more states than any flow needs: it is looping on a runtime value. */
+export class TraceTooLong extends CompileError {}
+
 /** What tracing a flow found. */
 export interface TracedFlow {
   steps: Step[];
@@ -85,7 +88,11 @@ export class Trace {
   record(): void {
     this.lastLocation = userCodeLocation() ?? this.lastLocation;
     if (++this.#steps > MAX_STEPS) {
-      this.refuse(`records more than ${MAX_STEPS} states (a loop whose end depends on a task's result or the parameters?)`, FIX_TASK_MAP);
+      throw new TraceTooLong(
+        `flow "${this.flowName}" records more than ${MAX_STEPS} states (a loop whose end depends on a task's result or the parameters?)`,
+        FIX_TASK_MAP,
+        userCodeLocation(),
+      );
     }
   }
 

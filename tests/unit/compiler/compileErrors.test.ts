@@ -98,7 +98,7 @@ const cases: [string, Compile, number, string, string][] = [
   [
     "a loop whose end depends on a task's result",
     compiling(refusals.loopsOnResult),
-    160,
+    161,
     `flow "loops-on-result" branches on a task's result with plain JavaScript (a loop condition)`,
     FIX_WHEN,
   ],
