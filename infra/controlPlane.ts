@@ -169,9 +169,11 @@ export class AloftControlPlane extends Construct {
       // Tasks in public subnets (the default VPC has no NAT gateway) need a public IP to pull their image.
       ALOFT_RUNNER_ASSIGN_PUBLIC_IP: this.runners.publicSubnets ? "ENABLED" : "DISABLED",
     });
-    const monitor = make("monitor", "Aloft monitor: marks overdue runs Late and queues them again", Duration.seconds(60), 512, {
+    const monitor = make("monitor", "Aloft monitor: late runs, crashed runners, cancelled runs whose runner did not stop", Duration.seconds(60), 512, {
       ALOFT_TABLE_NAME: table.tableName,
       ALOFT_WORK_QUEUE_URL: workQueue.queueUrl,
+      // Fargate runners that ignore a cancel are stopped (StopTask) in this cluster.
+      ALOFT_CLUSTER_ARN: this.runners.cluster.clusterArn,
     });
     const mirror = make("mirror", "Aloft mirror: copies Step Functions execution status into run state", Duration.seconds(30), 512, {
       ALOFT_TABLE_NAME: table.tableName,
@@ -193,6 +195,8 @@ export class AloftControlPlane extends Construct {
     api.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
     // The webhook route verifies signatures with this key (GetSecretValue on exactly this secret, kms:Decrypt via Secrets Manager).
     this.webhookSigningKey.grantRead(api.function);
+    // Resuming an approval completes its waitForTaskToken state; SendTask* authorize by task token and take no resource ARN.
+    api.allow(["states:SendTaskSuccess"], ["*"], "states:SendTaskSuccess has no resource-level permissions (the task token names the execution); the API resumes approvals of compiled flows with it.");
 
     runState(scheduler, RUN_STATE_ACTIONS);
     scheduler.allow(["sqs:SendMessage"], [workQueue.queueArn]);
@@ -204,6 +208,12 @@ export class AloftControlPlane extends Construct {
     dispatcher.allow(["ecs:RunTask"], [this.runners.taskDefinition.taskDefinitionArn], undefined, {
       ArnEquals: { "ecs:cluster": this.runners.cluster.clusterArn },
     });
+    // Work pools with their own image run copies of the runner task definition (family <runner family>-<image hash>), which the dispatcher registers.
+    const imageCopies = Stack.of(this).formatArn({ service: "ecs", resource: "task-definition", resourceName: `${this.runners.taskDefinition.family}-*` });
+    dispatcher.allow(["ecs:RunTask"], [imageCopies], "Copies of the runner task definition for work pools with their own image are registered at run time, one family per image hash.", {
+      ArnEquals: { "ecs:cluster": this.runners.cluster.clusterArn },
+    });
+    dispatcher.allow(["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"], "ECS takes no resource-level permissions for these; a copy can only use the runner's roles (iam:PassRole below).");
     const executionRole = this.runners.taskDefinition.obtainExecutionRole();
     dispatcher.allow(["iam:PassRole"], [this.runners.taskRole.roleArn, executionRole.roleArn], undefined, {
       StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
@@ -218,6 +228,9 @@ export class AloftControlPlane extends Construct {
     runState(monitor, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
     monitor.allow(["sqs:SendMessage"], [workQueue.queueArn]);
     monitor.allow(KEY_USE, [tableKey.keyArn, queueKey.keyArn]);
+    monitor.allow(["ecs:StopTask"], ["*"], "Runner tasks get a new ARN on every run; the condition limits StopTask to tasks in the runners' cluster.", {
+      ArnEquals: { "ecs:cluster": this.runners.cluster.clusterArn },
+    });
     new events.Rule(this, "MonitorSchedule", {
       description: "Runs the Aloft monitor every minute",
       schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -42,6 +42,8 @@ describe("least-privilege IAM", () => {
         payloads,
         keys("table", "bucket"),
         { actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: [synthesized.ref(synthesized.controlPlane.webhookSigningKey)] },
+        // Resuming approvals of compiled flows: SendTaskSuccess takes no resource ARN.
+        { actions: ["states:SendTaskSuccess"], resources: ["*"] },
       ]),
     );
   });
@@ -73,7 +75,7 @@ describe("least-privilege IAM", () => {
     );
   });
 
-  it("lets the dispatcher consume the work queue, invoke the runner function, run only the runner task definition in the runner cluster, and start only its stage's state machines", () => {
+  it("lets the dispatcher consume the work queue, invoke the runner function, run only the runner task definition and its image copies in the runner cluster, and start only its stage's state machines", () => {
     const { controlPlane, getAtt, ref } = synthesized;
     const { table, indexes, keys, sendToWorkQueue } = shared();
     const stateMachines = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":stateMachine:aloft-prod_*"]] };
@@ -91,6 +93,12 @@ describe("least-privilege IAM", () => {
           condition: { ArnEquals: { "ecs:cluster": getAtt(controlPlane.runners.cluster, "Arn") } },
         },
         {
+          actions: ["ecs:RunTask"],
+          resources: [{ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":ecs:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:task-definition/${controlPlane.runners.taskDefinition.family}-*`]] }],
+          condition: { ArnEquals: { "ecs:cluster": getAtt(controlPlane.runners.cluster, "Arn") } },
+        },
+        { actions: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], resources: ["*"] },
+        {
           actions: ["iam:PassRole"],
           resources: [getAtt(controlPlane.runners.taskRole, "Arn"), getAtt(controlPlane.runners.taskDefinition.executionRole!, "Arn")],
           condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
@@ -105,7 +113,7 @@ describe("least-privilege IAM", () => {
     );
   });
 
-  it("lets the monitor query and update run state and re-queue late runs", () => {
+  it("lets the monitor query and update run state, re-queue late and crashed runs, and stop runner tasks of the runners' cluster only", () => {
     const { table, indexes, keys, sendToWorkQueue } = shared();
     expect(statementsOf("monitor")).toEqual(
       expectedStatements([
@@ -114,6 +122,7 @@ describe("least-privilege IAM", () => {
         indexes,
         sendToWorkQueue,
         keys("table", "queue"),
+        { actions: ["ecs:StopTask"], resources: ["*"], condition: { ArnEquals: { "ecs:cluster": synthesized.getAtt(synthesized.controlPlane.runners.cluster, "Arn") } } },
       ]),
     );
   });

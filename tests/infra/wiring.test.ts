@@ -53,7 +53,7 @@ describe("functions", () => {
         {
           api: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WEBHOOK_SECRET_ARN"],
           scheduler: ["ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
-          monitor: ["ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
+          monitor: ["ALOFT_CLUSTER_ARN", "ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
           mirror: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME"],
           runner: ["ALOFT_BUNDLE_PREFIX", "ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME"],
         }[name],
