@@ -24,6 +24,9 @@ export const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, { min: number; max: 
   16384: { min: 32_768, max: 122_880, step: 8_192 },
 };
 
+/** The lowest priority a queue can have (1 is the highest). */
+export const MAX_QUEUE_PRIORITY = 100;
+
 /** Variables Aloft sets on every runner itself; a pool cannot set them. */
 const RESERVED_ENVIRONMENT_PREFIX = "ALOFT_";
 
@@ -275,6 +278,12 @@ export function poolProblems(pool: Pick<WorkPoolRecord, "type" | "jobSettings" |
   pool.queues.forEach((queue, index) => {
     if (seen.has(queue.name)) problems.push({ field: `body.queues[${index}].name`, message: `queue "${queue.name}" is listed twice` });
     seen.add(queue.name);
+    if (!Number.isInteger(queue.priority) || queue.priority < 1 || queue.priority > MAX_QUEUE_PRIORITY) {
+      problems.push({ field: `body.queues[${index}].priority`, message: `a priority is a whole number from 1 (the highest) to ${MAX_QUEUE_PRIORITY}, not ${queue.priority}` });
+    }
+    if (queue.concurrencyLimit !== undefined && (!Number.isInteger(queue.concurrencyLimit) || queue.concurrencyLimit < 0)) {
+      problems.push({ field: `body.queues[${index}].concurrencyLimit`, message: `a concurrency limit is a whole number from 0, not ${queue.concurrencyLimit}` });
+    }
   });
   return problems;
 }

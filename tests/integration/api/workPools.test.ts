@@ -223,3 +223,18 @@ describe("queuesByPriority and resolveQueue", () => {
     expect(resolveQueue(pool, "missing")).toBeUndefined();
   });
 });
+
+describe("WorkPoolService validation for callers other than the API", () => {
+  it("refuses queue priorities and limits out of range, naming each", async () => {
+    await expect(
+      cp.services.workPools.create({ name: unique("direct"), type: "local", queues: [{ name: "a", priority: 0 }, { name: "b", priority: 2.5, concurrencyLimit: -1 }] }),
+    ).rejects.toMatchObject({
+      code: "VALIDATION",
+      fields: [
+        { field: "body.queues[0].priority", message: "a priority is a whole number from 1 (the highest) to 100, not 0" },
+        { field: "body.queues[1].priority", message: "a priority is a whole number from 1 (the highest) to 100, not 2.5" },
+        { field: "body.queues[1].concurrencyLimit", message: "a concurrency limit is a whole number from 0, not -1" },
+      ],
+    });
+  });
+});
