@@ -47,7 +47,14 @@ interface Waiter {
   onAbort: () => void;
 }
 
-/** The error SQS answers for a receipt handle it never issued. */
+/**
+ * A receipt handle the queue never issued (SQS answers ReceiptHandleIsInvalid).
+ *
+ * @example
+ * ```ts
+ * await queue.delete("forged").catch((error) => error instanceof ReceiptHandleInvalidError); // true
+ * ```
+ */
 export class ReceiptHandleInvalidError extends Error {
   constructor(readonly receiptHandle: string) {
     super(`the receipt handle "${receiptHandle.slice(0, 80)}" was not issued by this queue`);
