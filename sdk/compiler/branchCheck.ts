@@ -28,6 +28,9 @@ export interface BranchCheck {
   skipped: string | undefined;
 }
 
+/** Parsed files, reused while their text is unchanged (a file often defines several flows). */
+const parsed = new Map<string, TS.SourceFile>();
+
 type Taint = "the flow's parameters" | "a task's result";
 
 /**
@@ -50,7 +53,11 @@ export async function checkBranches(flow: AnyFlow): Promise<BranchCheck> {
   }
   const text = await readFile(file, "utf8").catch(() => undefined);
   if (text === undefined) return { finding: undefined, runLocation: undefined, skipped: `${file} cannot be read` };
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  let source = parsed.get(file);
+  if (source?.text !== text) {
+    source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+    parsed.set(file, source);
+  }
   const run = findRunFunction(ts, source, flow.name);
   if (!run) return { finding: undefined, runLocation: undefined, skipped: `its run function was not found in ${file}` };
   const at = (node: TS.Node): SourceLocation => ({ file, line: source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1 });

@@ -231,7 +231,6 @@ function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
         const branch = simplified ? then : otherwise;
         return branch === undefined ? undefined : await branch();
       }
-      checkComparisons(trace, simplified);
       const rule = materialize(trace, sequence, simplified);
       const state = trace.stateName("When", true);
       const id = trace.idFor(state);
@@ -311,14 +310,6 @@ function materialize(trace: Trace, sequence: Sequence, condition: Condition): Co
       sequence.steps.push({ kind: "assign", state, area: "values", id, value: condition.value });
       return { ...condition, value: trace.value({ kind: "path", path: `$.values.${id}.value` }) } as Condition;
     }
-  }
-}
-
-function checkComparisons(trace: Trace, condition: Condition): void {
-  if (condition.op === "and" || condition.op === "or") condition.conditions.forEach((part) => checkComparisons(trace, part));
-  else if (condition.op === "not") checkComparisons(trace, condition.condition);
-  else if (exprOf((condition as { literal?: unknown }).literal)) {
-    trace.refuse(`compares two task results in one ${condition.op}() condition`, "compare a value with a literal");
   }
 }
 

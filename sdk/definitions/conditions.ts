@@ -1,3 +1,5 @@
+import { activeTrace } from "../compiler/traceContext.js";
+
 /**
  * The conditions `when()` branches on. They are data, not functions, so the same condition is
  * evaluated by the local engine and compiled into a Step Functions Choice rule.
@@ -163,6 +165,8 @@ const OPS = new Set(["eq", "gt", "lt", "isPresent", "and", "or", "not"]);
 
 function checkLiteral(builder: string, literal: unknown, types: readonly string[]): void {
   const type = literal === null ? "null" : typeof literal;
+  // While compiling, a literal that is a task's result (a symbolic value) is a comparison Choice rules cannot make.
+  if (type === "function" || type === "object") activeTrace()?.refuse(`compares two runtime values in one ${builder}() condition`, "compare a value with a literal");
   if (!types.includes(type) || (typeof literal === "number" && !Number.isFinite(literal))) {
     throw new TypeError(`${builder}(value, literal): literal must be a ${types.join(", ")} (got ${String(literal)})`);
   }
