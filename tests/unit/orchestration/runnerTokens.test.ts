@@ -1,6 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeState, type StateName } from "../../../sdk/model/states.js";
 import type { Decision, RunSnapshot, TransitionInput } from "../../../lambdas/services/orchestration/decision.js";
+import type { StateType } from "../../../sdk/model/states.js";
 import { decideTransition } from "../../../lambdas/services/orchestration/rules.js";
 
 const NOW = Date.parse("2026-11-22T10:00:00.000Z");
@@ -94,5 +96,50 @@ describe("runner tokens", () => {
   it("checks the token before a duplicate transition id, so a stale runner's resent proposal is refused", () => {
     const current = { ...run("Running", "tok-B"), transitionIds: ["runner-A:running"] };
     expect(decide(current, { type: "RUNNING" }, { runnerToken: "tok-A", transitionId: "runner-A:running" })).toMatchObject({ status: "REJECT", rule: "claimed-by-another-runner" });
+  });
+});
+
+describe("runner tokens under any interleaving", () => {
+  type Step =
+    | { actor: "claim"; runner: number }
+    | { actor: "runner"; runner: number; type: StateType }
+    | { actor: "monitor"; type: "CRASHED" | "SCHEDULED" | "CANCELLED" }
+    | { actor: "user"; type: "CANCELLING" };
+  const stepArb: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ actor: fc.constant("claim" as const), runner: fc.nat({ max: 2 }) }),
+    fc.record({ actor: fc.constant("runner" as const), runner: fc.nat({ max: 2 }), type: fc.constantFrom<StateType>("RUNNING", "RUNNING", "COMPLETED", "FAILED", "SCHEDULED", "CANCELLED", "PAUSED") }),
+    fc.record({ actor: fc.constant("monitor" as const), type: fc.constantFrom("CRASHED" as const, "SCHEDULED" as const, "CANCELLED" as const) }),
+    fc.record({ actor: fc.constant("user" as const), type: fc.constant("CANCELLING" as const) }),
+  );
+
+  it("only the runner of the latest claim ever moves the run, and only until the control plane schedules it again", () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), (steps) => {
+        let run: RunSnapshot = { state: makeState("Scheduled", NOW - 60_000), version: 0, scheduledTime: new Date(NOW - 60_000).toISOString() };
+        let holder: number | undefined; // whose claim is the latest one still in force
+        for (const step of steps) {
+          const input: TransitionInput =
+            step.actor === "claim"
+              ? { current: run, proposed: { type: "PENDING" }, controlPlane: true, claimToken: `tok-${step.runner}`, now: NOW }
+              : step.actor === "runner"
+                ? { current: run, proposed: { type: step.type }, runnerToken: `tok-${step.runner}`, now: NOW }
+                : step.actor === "monitor"
+                  ? { current: run, proposed: { type: step.type }, controlPlane: true, retry: step.type === "SCHEDULED", now: NOW }
+                  : { current: run, proposed: { type: step.type }, now: NOW };
+          const decision = decideTransition(input);
+          const write = "write" in decision ? decision.write : undefined;
+          if (decision.status !== "ACCEPT" || write === undefined) continue;
+          if (step.actor === "runner") expect(step.runner).toBe(holder);
+          const next: RunSnapshot = { state: write.state, version: write.version, holdsSlot: write.holdsSlot };
+          if (write.scheduledTime !== undefined) next.scheduledTime = write.scheduledTime;
+          const token = write.runnerToken === undefined ? run.runnerToken : (write.runnerToken ?? undefined);
+          if (token !== undefined) next.runnerToken = token;
+          if (step.actor === "claim") holder = step.runner;
+          if (token === undefined) holder = undefined;
+          run = next;
+        }
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
