@@ -308,7 +308,7 @@ function emitTask(
   FARGATE_SUBSTITUTIONS.forEach((name) => context.substitutions.add(name));
   const inputState = trace.claim(`${state} input`);
   const resultState = trace.claim(`${state} result`);
-  const invocationPath = scope.inMap ? "$.invocation" : `$.invocations.${trace.idFor(state)}`;
+  const invocationPath = scope.inMap ? "$.invocation" : `$.invocations.${step.id}`;
   states[inputState] = { Type: "Pass", Parameters: invocation, ResultPath: invocationPath, Next: state };
   states[state] = {
     Type: "Task",
