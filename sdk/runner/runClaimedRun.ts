@@ -5,6 +5,7 @@ import type { DeploymentResponse, FlowRunResponse, ProposeStateRequest } from ".
 import type { CacheStore } from "../engine/cache.js";
 import { executeClaimedRun, type RunnerCalls, type RunnerInfo, type RunnerOutcome } from "./claimedRun.js";
 import { DeploymentCode } from "./deploymentCode.js";
+import { codeLocationOf } from "./runnerMessages.js";
 
 /**
  * The runner's calls over the control-plane API: reports and journal through the client's routes,
@@ -73,12 +74,7 @@ export async function runClaimedRun(options: RunClaimedRunOptions): Promise<Runn
     runnerToken: options.runnerToken,
     loadFlow: async () => {
       const deployment = options.deployment ?? (deploymentId === undefined ? undefined : await client.deployments.get(deploymentId));
-      const entrypoint = deployment?.entrypoint ?? flowRun.entrypoint;
-      return code.load({
-        flowName: flowRun.flowName,
-        ...(entrypoint === undefined ? {} : { entrypoint }),
-        ...(deployment?.bundleId === undefined ? {} : { bundleId: deployment.bundleId }),
-      });
+      return code.load(codeLocationOf(flowRun, deployment));
     },
     runner: options.runner ?? { kind: "process", pid: process.pid, host: hostname() },
     ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),

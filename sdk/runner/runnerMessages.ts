@@ -1,5 +1,6 @@
 import type { DeploymentResponse, FlowRunResponse } from "../api/types.js";
 import type { RunnerOutcome } from "./claimedRun.js";
+import type { CodeLocation } from "./deploymentCode.js";
 
 /**
  * A claimed run handed to a runner process: what `POST /v1/work-pools/{pool}/claims` returned
@@ -25,7 +26,7 @@ export interface RunJob {
  * child.send({ type: "run", job } satisfies ToRunner);
  * ```
  */
-export type ToRunner = { type: "run"; job: RunJob } | { type: "exit" };
+export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: CodeLocation[] } | { type: "exit" };
 
 /**
  * Messages from a runner process to its supervisor.
@@ -35,4 +36,29 @@ export type ToRunner = { type: "run"; job: RunJob } | { type: "exit" };
  * process.send?.({ type: "done", runId, outcome } satisfies FromRunner);
  * ```
  */
-export type FromRunner = { type: "ready" } | { type: "done"; runId: string; outcome: RunnerOutcome } | { type: "error"; runId: string; message: string };
+export type FromRunner =
+  | { type: "ready" }
+  | { type: "warmed" }
+  | { type: "done"; runId: string; outcome: RunnerOutcome }
+  | { type: "error"; runId: string; message: string };
+
+/**
+ * Where a claimed run's code is, as a runner loads it: the deployment's entrypoint or bundle, else
+ * the run's own entrypoint.
+ *
+ * @example
+ * ```ts
+ * const location = codeLocationOf(claim.flowRun, claim.deployment); // { flowName: "etl", entrypoint: "flows/etl.ts:etl" }
+ * ```
+ */
+export function codeLocationOf(
+  flowRun: Pick<FlowRunResponse, "flowName" | "entrypoint">,
+  deployment: Pick<DeploymentResponse, "entrypoint" | "bundleId"> | undefined,
+): CodeLocation {
+  const entrypoint = deployment?.entrypoint ?? flowRun.entrypoint;
+  return {
+    flowName: flowRun.flowName,
+    ...(entrypoint === undefined ? {} : { entrypoint }),
+    ...(deployment?.bundleId === undefined ? {} : { bundleId: deployment.bundleId }),
+  };
+}

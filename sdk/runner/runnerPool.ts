@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { RunnerOutcome } from "./claimedRun.js";
-import type { FromRunner, RunJob, ToRunner } from "./runnerMessages.js";
+import type { CodeLocation } from "./deploymentCode.js";
+import { codeLocationOf, type FromRunner, type RunJob, type ToRunner } from "./runnerMessages.js";
 
 /**
  * What became of a run handed to a runner process: its outcome, or `lost` when the process died
@@ -45,6 +46,9 @@ export function runnerScript(): { path: string; execArgv: string[] } {
   return { path: fileURLToPath(new URL("./runnerProcess.ts", import.meta.url)), execArgv: ["--import", "tsx"] };
 }
 
+/** How many of the flows run lately a new runner compiles before it takes a run. */
+const WARM_FLOWS = 8;
+
 /** How long to wait before replacing a runner that died before it was ready. */
 const RESPAWN_PAUSE_MS = 1_000;
 
@@ -72,6 +76,8 @@ export class RunnerPool {
   private readonly runners = new Set<Runner>();
   private readonly waiters: Array<() => void> = [];
   private closing = false;
+  /** The code of the runs handed out lately, newest last: what a new runner loads before its first run. */
+  private readonly recentCode = new Map<string, CodeLocation>();
   /** Runner processes started so far, replacements included. */
   started = 0;
 
@@ -125,6 +131,7 @@ export class RunnerPool {
     let runner: Runner | undefined;
     while (!(runner = [...this.runners].find((candidate) => candidate.ready && !candidate.job))) await this.idle();
     const taken = runner;
+    this.remember(job);
     const result = new Promise<PoolRunResult>((done) => {
       taken.job = { job, done };
       taken.child.send({ type: "run", job } satisfies ToRunner);
@@ -176,6 +183,10 @@ export class RunnerPool {
     this.runners.add(runner);
     child.on("message", (message: FromRunner) => {
       if (message.type === "ready") {
+        const code = [...this.recentCode.values()];
+        if (code.length === 0) runner.ready = true;
+        else child.send({ type: "warm", code } satisfies ToRunner);
+      } else if (message.type === "warmed") {
         runner.ready = true;
       } else {
         const held = runner.job;
@@ -192,13 +203,22 @@ export class RunnerPool {
       const held = runner.job;
       runner.job = undefined;
       held?.done({ action: "lost", reason: `runner process ${child.pid ?? "?"} ${signal ? `was killed (${signal})` : `exited with code ${code ?? "?"}`}` });
-      // One that never got ready (a broken script, a bad environment) is retried after a pause, not in a tight loop.
+      // One that exited by itself before it was ready (a broken script, a bad environment) is retried after a pause, not in a tight loop.
       if (!this.closing) {
-        if (runner.ready) this.spawn();
+        if (runner.ready || signal !== null) this.spawn();
         else setTimeout(() => !this.closing && this.spawn(), RESPAWN_PAUSE_MS).unref();
       }
       this.wake();
     });
+  }
+
+  private remember(job: RunJob): void {
+    if (!job.flowRun) return;
+    const location = codeLocationOf(job.flowRun, job.deployment);
+    const key = JSON.stringify(location);
+    this.recentCode.delete(key);
+    this.recentCode.set(key, location);
+    if (this.recentCode.size > WARM_FLOWS) this.recentCode.delete(this.recentCode.keys().next().value!);
   }
 
   private wake(): void {

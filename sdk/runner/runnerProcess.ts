@@ -32,6 +32,12 @@ process.on("message", (message: ToRunner) => {
     void (busy ?? Promise.resolve()).then(() => process.exit(0));
     return;
   }
+  if (message.type === "warm") {
+    // Compile the flows the pool ran lately before taking a run: a replacement runner then starts its
+    // first run as fast as the runner it replaces.
+    void Promise.allSettled(message.code.map((location) => code.load(location))).then(() => send({ type: "warmed" }));
+    return;
+  }
   const { job } = message;
   busy = runClaimedRun({ client, code, runner, ...job })
     .then(
