@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { approvalJournalKey, ENGINE_APPROVAL_PREFIX } from "../../sdk/api/approvals.js";
 import { isTerminal, makeState, type State } from "../../sdk/model/states.js";
 import type { FlowRunRecord, Page, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
@@ -184,9 +185,16 @@ export class FlowRunService {
   }
 
   private async approve(run: FlowRunRecord, input: unknown, transitionId: string | undefined): Promise<TransitionOutcome<FlowRunRecord>> {
+    const approval = { approved: true, input: input ?? null };
+    if (run.approvalToken!.startsWith(ENGINE_APPROVAL_PREFIX)) {
+      // The run's own process waits (polling): it finds the approval in the run's journal.
+      const value = await this.codec.store(payloadKey("runs", run.id, "journal", approvalJournalKey(run.approvalToken!)), approval);
+      await this.deps.store.putJournalEntry({ runId: run.id, key: approvalJournalKey(run.approvalToken!), value, createdAt: new Date(this.deps.now()).toISOString() });
+      return this.proposeState(run.id, { state: { type: "RUNNING", name: "Running", message: "approved" }, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
+    }
     const callbacks = this.deps.stepFunctionsCallbacks;
     if (!callbacks) throw new ServiceError("CONFLICT", `flow run ${run.id} waits for a Step Functions approval, and this control plane has no Step Functions client to complete it`);
-    if (!(await callbacks.sendTaskSuccess(run.approvalToken!, { approved: true, input: input ?? null }))) {
+    if (!(await callbacks.sendTaskSuccess(run.approvalToken!, approval))) {
       throw new ServiceError("CONFLICT", `the approval flow run ${run.id} waited for can no longer be completed: it timed out or its execution ended`);
     }
     return this.proposeState(run.id, { state: { type: "RUNNING", name: "Running", message: "approved" }, controlPlane: true, ...(transitionId ? { transitionId } : {}) });

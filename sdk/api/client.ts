@@ -263,6 +263,19 @@ export class FlowRunsApi {
   }
 
   /**
+   * Suspends a running flow run until it is approved: PAUSED "Suspended", keeping `taskToken` for
+   * `resume` to complete (what `waitForApproval` does in a run recorded by the control plane).
+   *
+   * @example
+   * ```ts
+   * await client.flowRuns.awaitApproval(id, { taskToken: "engine:4f8c…", timeoutSeconds: 3600 });
+   * ```
+   */
+  awaitApproval(id: string, request: { taskToken: string; stateName?: string; timeoutSeconds?: number }): Promise<ProposeStateResult> {
+    return this.transport.request({ method: "POST", path: `/v1/flow-runs/${segment(id)}/approval`, body: request, idempotent: true });
+  }
+
+  /**
    * A flow run's state history, oldest first.
    *
    * @example

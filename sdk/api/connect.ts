@@ -1,5 +1,7 @@
 import { configure } from "../engine/context.js";
 import { findFlow } from "../definitions/registry.js";
+import { setApprovalRuntime } from "../definitions/approval.js";
+import { controlPlaneApprovals } from "./approvals.js";
 import { AloftClient } from "./client.js";
 import { ControlPlaneLink, type ControlPlaneCalls } from "./controlPlaneLink.js";
 
@@ -26,8 +28,8 @@ export function clientCalls(client: AloftClient): ControlPlaneCalls {
 
 /**
  * Records every flow run of this process in a control plane from now on: runs, task runs, states,
- * logs and artifacts are reported, and top-level runs journal their completed calls there (so
- * `aloft runs retry` resumes them). Importing `aloft` does this by itself when `ALOFT_API_URL` is
+ * logs and artifacts are reported, top-level runs journal their completed calls there (so
+ * `aloft runs retry` resumes them), and `waitForApproval` suspends the run until `aloft runs resume`. Importing `aloft` does this by itself when `ALOFT_API_URL` is
  * set. Returns the link and a function that disconnects.
  *
  * @example
@@ -39,7 +41,13 @@ export function clientCalls(client: AloftClient): ControlPlaneCalls {
  */
 export function connectToControlPlane(client: AloftClient = new AloftClient()): { link: ControlPlaneLink; disconnect: () => void } {
   const link = new ControlPlaneLink(clientCalls(client), { entrypointOf: entrypointOf });
-  const disconnect = configure({ telemetry: link.recorder, journal: link.journal });
+  const restoreEngine = configure({ telemetry: link.recorder, journal: link.journal });
+  // waitForApproval suspends the run in the control plane and waits for `aloft runs resume`.
+  const restoreApprovals = setApprovalRuntime(controlPlaneApprovals(client, { flush: () => link.flush() }));
+  const disconnect = () => {
+    restoreApprovals();
+    restoreEngine();
+  };
   return { link, disconnect };
 }
 

@@ -38,6 +38,9 @@ const PageQuery = z.object({ limit, cursor }).strict();
 const ActionBody = z.object({ transitionId: z.string().min(1).max(128).optional(), force: z.boolean().optional() }).strict();
 /** `input` is what `waitForApproval` returns to a Step Functions run waiting for approval. */
 const ResumeBody = z.object({ transitionId: z.string().min(1).max(128).optional(), input: z.unknown().optional() }).strict();
+const ApprovalBody = z
+  .object({ taskToken: z.string().min(1).max(2_048), stateName: z.string().min(1).max(256).optional(), timeoutSeconds: z.number().positive().optional() })
+  .strict();
 
 /** The API answer to a proposal. */
 export function decisionBody(outcome: TransitionOutcome<{ state: unknown }>) {
@@ -104,6 +107,10 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
 
   route(app, registry, { method: "post", path: "/v1/flow-runs/:id/resume", summary: "Resume a paused flow run (a Step Functions run waiting for approval gets `input`)", tag, body: ResumeBody, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>
     json(200, decisionBody(await flowRuns.resume(params.id!, body.transitionId, body.input))),
+  );
+
+  route(app, registry, { method: "post", path: "/v1/flow-runs/:id/approval", summary: "Suspend a running flow run until it is approved (resume completes the token)", tag, body: ApprovalBody, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>
+    json(200, decisionBody(await flowRuns.awaitApproval(params.id!, body))),
   );
 
   route(app, registry, { method: "get", path: "/v1/flow-runs/:id/task-runs", summary: "The task runs of a flow run", tag, query: PageQuery, responses: { 200: pageOf(TaskRunSchema) } }, async ({ params, query }) => {
