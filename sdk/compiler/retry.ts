@@ -73,9 +73,10 @@ export function retryFor(subject: string, options: RetryOptions): RetryMapping {
   const actual = fit.delays;
   if (actual.some((delay, index) => delay !== wanted[index])) {
     const off = Math.max(...actual.map((delay, index) => Math.abs(delay - wanted[index]!)));
+    const relative = Math.max(...actual.map((delay, index) => Math.abs(delay - wanted[index]!) / Math.max(wanted[index]!, 1)));
     const curve = [`IntervalSeconds ${fit.interval}`, `BackoffRate ${fit.rate}`, ...(fit.maxDelay === undefined ? [] : [`MaxDelaySeconds ${fit.maxDelay}`])].join(", ");
     warnings.push(
-      `${subject}: retry delays ${wanted.map(seconds).join(", ")} become ${curve} in Step Functions: ${actual.map(seconds).join(", ")} (off by up to ${seconds(off)})`,
+      `${subject}: retry delays ${wanted.map(seconds).join(", ")} become ${curve} in Step Functions: ${actual.map(seconds).join(", ")} (off by up to ${seconds(off)}, ${Math.round(relative * 100)}%)`,
     );
   }
   return { retrier, warnings };
