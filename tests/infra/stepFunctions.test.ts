@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FlowStateMachine, stateMachineName, type CompiledDefinition } from "../../infra/flowStateMachine.js";
 import { AloftControlPlane } from "../../infra/index.js";
@@ -80,6 +81,7 @@ const CHILD: CompiledDefinition = {
   substitutions: ["AloftTaskFunctionArn"],
 };
 
+let app: App;
 let stack: Stack;
 let controlPlane: AloftControlPlane;
 let taskFunction: lambda.Function;
@@ -95,7 +97,7 @@ const arn = (service: string, resource: string) => ({
 });
 
 beforeAll(() => {
-  const app = new App({ context: CDK_CONTEXT });
+  app = new App({ context: CDK_CONTEXT });
   stack = new Stack(app, "AloftStateMachines");
   controlPlane = new AloftControlPlane(stack, "Aloft", { stage: "prod" });
   taskFunction = new lambda.Function(stack, "Tasks", { runtime: lambda.Runtime.NODEJS_24_X, handler: "index.handler", code: lambda.Code.fromInline("export const handler = async () => 1;") });
@@ -233,6 +235,16 @@ describe("FlowStateMachine", () => {
     expect(long).toHaveLength(80);
     expect(long).toMatch(/^aloft-prod_a{60}-[0-9a-f]{8}$/);
     expect(stateMachineName(controlPlane, "a".repeat(101))).not.toBe(long);
+  });
+
+  it("has no unacknowledged cdk-nag AwsSolutions finding on the machines and their roles, Fargate and subflow grants included", () => {
+    const machines = [parent, child, express].map((machine) => machine.node.path);
+    const findings = new AwsSolutionsChecks(app).validateScope(app).violations.flatMap((violation) =>
+      violation.violatingResources
+        .filter((resource) => machines.some((path) => resource.constructPath.startsWith(`${path}/`)))
+        .map((resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}: ${violation.description}`),
+    );
+    expect(findings).toEqual([]);
   });
 
   it("refuses, naming each problem, a placeholder it cannot fill, one the definition uses unlisted, and an EXPRESS machine that waits", () => {
