@@ -166,6 +166,8 @@ export class RunMonitor {
       error: { name: "RunnerLost", message: reason },
       transitionId: `crash:${run.id}:${run.version}`,
       ...(run.runnerToken === undefined ? {} : { runnerToken: run.runnerToken }),
+      // A beat that lands between this read and the write wins: the runner is alive.
+      expectHeartbeatAt: run.heartbeatAt ?? null,
     });
     if (crash.decision.status !== "ACCEPT" || crash.decision.rule === "duplicate-transition") return;
     outcome.crashed.push(run.id);

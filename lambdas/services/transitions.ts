@@ -24,6 +24,8 @@ export interface Proposal {
   approvalToken?: string;
   /** Internal: with a PENDING proposal, the token of the runner the claim hands the run to. */
   claimToken?: string;
+  /** Internal (the monitor's crash): the runner's last heartbeat as seen; refused, atomically, if it moved. */
+  expectHeartbeatAt?: string | null;
 }
 
 /** The stored fields of a run the transition logic reads. */
@@ -36,6 +38,7 @@ export interface TransitionTarget {
   holdsSlot?: boolean;
   startTime?: string;
   runnerToken?: string;
+  heartbeatAt?: string;
 }
 
 /** How one kind of run (flow run or task run) is read, written and limited. */
@@ -93,6 +96,7 @@ export async function applyProposal<R extends TransitionTarget>(
       ...(proposal.runnerToken === undefined ? {} : { runnerToken: proposal.runnerToken }),
       ...(proposal.controlPlane === undefined ? {} : { controlPlane: proposal.controlPlane }),
       ...(proposal.claimToken === undefined ? {} : { claimToken: proposal.claimToken }),
+      ...(proposal.expectHeartbeatAt === undefined ? {} : { expectHeartbeatAt: proposal.expectHeartbeatAt }),
       now: at,
       concurrency,
     });
@@ -119,6 +123,7 @@ function snapshotOf(run: TransitionTarget): RunSnapshot {
   if (run.transitionIds !== undefined) snapshot.transitionIds = run.transitionIds;
   if (run.holdsSlot !== undefined) snapshot.holdsSlot = run.holdsSlot;
   if (run.runnerToken !== undefined) snapshot.runnerToken = run.runnerToken;
+  if (run.heartbeatAt !== undefined) snapshot.heartbeatAt = run.heartbeatAt;
   return snapshot;
 }
 
@@ -130,6 +135,7 @@ function patchFor<R extends TransitionTarget>(port: TransitionPort<R>, run: R, w
     patch.transitionIds = [...(run.transitionIds ?? []), write.transitionId].slice(-RECENT_TRANSITION_IDS);
   }
   if (write.scheduledTime !== undefined) patch.scheduledTime = write.scheduledTime;
+  if (write.expectHeartbeatAt !== undefined) patch.expectHeartbeatAt = write.expectHeartbeatAt;
   if (write.runnerToken !== undefined) {
     // A new claim (or none): the last runner's heartbeat and whereabouts are no longer the run's.
     patch.runnerToken = write.runnerToken;

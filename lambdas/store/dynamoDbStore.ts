@@ -846,6 +846,15 @@ export class DynamoDbStore implements Store {
         sets.push(`#${field} = :${field}`);
       }
     }
+    let condition = "attribute_exists(PK) AND #version = :expected";
+    if (patch.expectHeartbeatAt !== undefined) {
+      names["#heartbeatAt"] = "heartbeatAt";
+      if (patch.expectHeartbeatAt === null) condition += " AND attribute_not_exists(#heartbeatAt)";
+      else {
+        values[":expectHeartbeatAt"] = patch.expectHeartbeatAt;
+        condition += " AND #heartbeatAt = :expectHeartbeatAt";
+      }
+    }
     assertItemSize(values, entity, id);
     try {
       const output = await this.documents.send(
@@ -853,7 +862,7 @@ export class DynamoDbStore implements Store {
           TableName: this.tableName,
           Key: key,
           UpdateExpression: `SET ${sets.join(", ")}${removals.length > 0 ? ` REMOVE ${removals.join(", ")}` : ""}`,
-          ConditionExpression: "attribute_exists(PK) AND #version = :expected",
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",

@@ -51,6 +51,8 @@ export interface TransitionPatch {
   runner?: RunnerInfo | null;
   /** Flow runs: the task token of the approval a Step Functions run waits for; `null` forgets it. */
   approvalToken?: string | null;
+  /** Flow runs, a condition rather than a field: write only if the run's `heartbeatAt` is still this (`null`: it has none). */
+  expectHeartbeatAt?: string | null;
 }
 
 /** What a heartbeat found: the run as it is now, and whether the beat was recorded. */

@@ -56,7 +56,8 @@ export type DecisionRule =
   | "concurrency-limit-zero"
   | "concurrency-full"
   | "concurrency-cancel-new"
-  | "claimed-by-another-runner";
+  | "claimed-by-another-runner"
+  | "runner-heartbeat-moved";
 
 /**
  * What happens when a concurrency limit is full: `ENQUEUE` makes the run WAIT for a slot,
@@ -137,6 +138,8 @@ export interface RunSnapshot {
    * entering SCHEDULED). While it is set, only that runner moves the run.
    */
   runnerToken?: string;
+  /** The runner's last heartbeat (ISO 8601), when it has beaten since its claim. */
+  heartbeatAt?: string;
 }
 
 /**
@@ -193,6 +196,12 @@ export interface TransitionInput {
   controlPlane?: boolean;
   /** With a PENDING proposal (a claim): the new runner's token, stored on the run by the write. */
   claimToken?: string;
+  /**
+   * The monitor's crash proposal: the runner's last heartbeat as the monitor saw it (`null`: none).
+   * A run whose heartbeat has moved since is not crashed (REJECT, "runner-heartbeat-moved"), and the
+   * write is conditional on it too, so a beat that lands between the read and the write wins.
+   */
+  expectHeartbeatAt?: string | null;
 }
 
 /**
@@ -232,6 +241,8 @@ export interface RunWrite {
   holdsSlot: boolean;
   /** The run's runner token after the write: a string sets it, `null` clears it, absent keeps it. */
   runnerToken?: string | null;
+  /** A condition of the write: the run's heartbeat is still this (`null`: it has none). */
+  expectHeartbeatAt?: string | null;
 }
 
 interface DecisionCommon {

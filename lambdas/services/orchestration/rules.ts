@@ -21,6 +21,8 @@
  *    the monitor) need no token. A SCHEDULED run keeps its token only when its own runner proposed
  *    it (the wait of an in-process flow retry); no claim takes such a run. So two runners never
  *    both run one run: the second claim changes the token, and the first runner's reports are refused.
+ *    A crash proposal that names the runner's last heartbeat it saw (`expectHeartbeatAt`) is refused
+ *    ("runner-heartbeat-moved") when the runner has beaten since, and its write is conditional on it.
  * 4. A transition id the run has already recorded: ACCEPT with the current state, no write and no
  *    effects (the first proposal with that id already wrote).
  * 5. The {@link TRANSITION_RULES} table, by (current type, proposed type):
@@ -181,6 +183,9 @@ export function decideTransition(input: TransitionInput): Decision {
   const to = proposed.type;
   const claimedElsewhere = tokenProblem(input, current);
   if (claimedElsewhere !== undefined) return reject(current, "claimed-by-another-runner", claimedElsewhere);
+  if (input.expectHeartbeatAt !== undefined && (current.heartbeatAt ?? null) !== input.expectHeartbeatAt) {
+    return reject(current, "runner-heartbeat-moved", `The runner beat at ${current.heartbeatAt ?? "(never)"}, after the heartbeat the proposal expected; it is alive.`);
+  }
   if (input.transitionId !== undefined && current.transitionIds?.includes(input.transitionId) === true) {
     return {
       status: "ACCEPT",
@@ -304,7 +309,14 @@ function accept(
   const scheduledTime =
     state.type === "SCHEDULED" ? (input.proposed.scheduledTime ?? new Date(input.now).toISOString()) : current.scheduledTime;
   const byHolder = input.runnerToken !== undefined && input.runnerToken === current.runnerToken;
-  const write = runWrite(current, state, { scheduledTime, transitionId: input.transitionId, holdsSlot, claimToken: input.claimToken, byHolder });
+  const write = runWrite(current, state, {
+    scheduledTime,
+    transitionId: input.transitionId,
+    holdsSlot,
+    claimToken: input.claimToken,
+    byHolder,
+    expectHeartbeatAt: input.expectHeartbeatAt,
+  });
   return { status: "ACCEPT", state, write, rule, reason, effects };
 }
 
@@ -326,6 +338,7 @@ function runWrite(
     claimToken?: string | undefined;
     /** The proposal carries the run's own token: its runner keeps the run (an in-process flow retry's wait). */
     byHolder?: boolean;
+    expectHeartbeatAt?: string | null | undefined;
   },
 ): RunWrite {
   const write: RunWrite = { expectedVersion: current.version, version: current.version + 1, state, holdsSlot: fields.holdsSlot };
@@ -335,6 +348,7 @@ function runWrite(
   if (state.type === "PENDING" && fields.claimToken !== undefined) write.runnerToken = fields.claimToken;
   else if (state.type === "PENDING" && current.runnerToken !== undefined) write.runnerToken = null;
   else if (state.type === "SCHEDULED" && current.runnerToken !== undefined && !fields.byHolder) write.runnerToken = null;
+  if (fields.expectHeartbeatAt !== undefined) write.expectHeartbeatAt = fields.expectHeartbeatAt;
   return write;
 }
 

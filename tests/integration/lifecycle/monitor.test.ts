@@ -110,6 +110,28 @@ describe("crash detection", () => {
     expect((await cp.services.flowRuns.proposeState(id, { state: { type: "RUNNING" }, runnerToken: "tok-fresh" })).decision.status).toBe("ACCEPT");
   });
 
+  it("does not crash a run whose runner beats between the monitor's look and its write", async () => {
+    const id = await runningRun("tok-race");
+    advance(0.2);
+    await cp.services.flowRuns.heartbeat(id, { runnerToken: "tok-race" });
+    const seen = await cp.store.getFlowRun(id);
+    advance(1);
+    await cp.services.flowRuns.heartbeat(id, { runnerToken: "tok-race" });
+
+    const { decision } = await cp.services.flowRuns.proposeState(id, {
+      state: { type: "CRASHED" },
+      runnerToken: "tok-race",
+      expectHeartbeatAt: seen!.heartbeatAt!,
+    });
+    expect(decision).toMatchObject({ status: "REJECT", rule: "runner-heartbeat-moved", state: { type: "RUNNING" } });
+    // The store refuses such a write by itself too (the condition holds even when a beat lands after the read).
+    const current = (await cp.store.getFlowRun(id))!;
+    await expect(
+      cp.store.transitionFlowRun(id, current.version, { type: "CRASHED", name: "Crashed", timestamp: new Date(clock).toISOString() }, { expectHeartbeatAt: seen!.heartbeatAt! }),
+    ).rejects.toThrow(`flow run ${id} changed since version ${current.version}`);
+    expect((await stateOf(id)).type).toBe("RUNNING");
+  });
+
   it("crashes a claimed run whose runner never started within the launch timeout", async () => {
     const { run } = await cp.services.flowRuns.create({ flowName: "etl", scheduledTime: new Date(clock).toISOString() });
     await cp.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, controlPlane: true, claimToken: "tok-never" });
