@@ -32,6 +32,8 @@ export interface ServiceDeps {
    * run): the local server sends it to its pool's queue, held back until it is due.
    */
   onDeploymentRunCreated?: (run: FlowRunRecord, deployment: DeploymentRecord) => Promise<void>;
+  /** Called after a user's retry or resume made a deployment run SCHEDULED again: the local server queues it. */
+  onRunRescheduled?: (run: FlowRunRecord) => Promise<void>;
 }
 
 /**

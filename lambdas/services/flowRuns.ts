@@ -140,13 +140,23 @@ export class FlowRunService {
         `flow run ${id} is ${run.state.type}; only a FAILED, CRASHED or CANCELLED run (or a COMPLETED one with force) can be retried`,
       );
     }
-    return this.proposeState(id, {
-      state: { type: "SCHEDULED", name: "AwaitingRetry", message: "retried by a user" },
-      retry: true,
-      controlPlane: true,
-      ...(options.force ? { force: true } : {}),
-      ...(options.transitionId ? { transitionId: options.transitionId } : {}),
-    });
+    return this.rescheduled(
+      await this.proposeState(id, {
+        state: { type: "SCHEDULED", name: "AwaitingRetry", message: "retried by a user" },
+        retry: true,
+        controlPlane: true,
+        ...(options.force ? { force: true } : {}),
+        ...(options.transitionId ? { transitionId: options.transitionId } : {}),
+      }),
+    );
+  }
+
+  /** Tells `onRunRescheduled` about a deployment run this proposal made SCHEDULED again (a retry, a resume). */
+  private async rescheduled(outcome: TransitionOutcome<FlowRunRecord>): Promise<TransitionOutcome<FlowRunRecord>> {
+    const { decision, run } = outcome;
+    const written = decision.status === "ACCEPT" && decision.rule !== "duplicate-transition";
+    if (written && run?.state.type === "SCHEDULED" && run.deploymentId !== undefined) await this.deps.onRunRescheduled?.(run);
+    return outcome;
   }
 
   /**
@@ -162,7 +172,7 @@ export class FlowRunService {
     }
     if (run.approvalToken !== undefined) return this.approve(run, input, transitionId);
     const state = run.state.name === "Suspended" ? ({ type: "SCHEDULED", name: "Resuming" } as const) : ({ type: "RUNNING", name: "Running" } as const);
-    return this.proposeState(id, { state, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
+    return this.rescheduled(await this.proposeState(id, { state, controlPlane: true, ...(transitionId ? { transitionId } : {}) }));
   }
 
   /**

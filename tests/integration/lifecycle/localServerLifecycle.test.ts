@@ -51,6 +51,18 @@ describe("the local server's run lifecycle", () => {
     expect((await client.flowRuns.proposeState(run.id, { state: { type: "COMPLETED" }, runnerToken: first!.runnerToken })).status).toBe("REJECT");
   });
 
+  it("queues a run again at once when a user retries it", async () => {
+    const run = await client.deployments.run("etl", {});
+    const [item] = (await client.workPools.claim("local", { workerId: "w4", waitSeconds: 5 })).items;
+    await client.flowRuns.proposeState(run.id, { state: { type: "RUNNING" }, runnerToken: item!.runnerToken });
+    await client.flowRuns.proposeState(run.id, { state: { type: "FAILED" }, runnerToken: item!.runnerToken });
+
+    await client.flowRuns.retry(run.id);
+
+    const [again] = (await client.workPools.claim("local", { workerId: "w4", waitSeconds: 5 })).items;
+    expect(again?.runId).toBe(run.id);
+  });
+
   it("cancels a run whose runner ignores the cancel request once the grace period is over", async () => {
     const run = await client.deployments.run("etl", {});
     const [item] = (await client.workPools.claim("local", { workerId: "w3", waitSeconds: 5 })).items;
