@@ -7,6 +7,7 @@ import type { AnyTask, TaskRuntime } from "../definitions/task.js";
 import { durationToMs } from "../model/duration.js";
 import { choiceRule } from "./choiceRules.js";
 import { CompileError } from "./compileError.js";
+import type { SourceLocation } from "../definitions/sourceFile.js";
 import type { CallStep, MapStep, Step, ValueStep } from "./ir.js";
 import { templateField, templateObject, TemplateError } from "./parameters.js";
 import { LAMBDA_TRANSIENT_RETRIER, retryFor, UnsupportedRetryDelay, type Retrier } from "./retry.js";
@@ -153,7 +154,7 @@ function emitValueStep(context: EmitContext, step: ValueStep, target: Target, sc
     case "map":
       return emitMap(context, step, target, next, states);
     case "approval":
-      if (context.type === "EXPRESS") refuseExpress(context, "waits for an approval", undefined);
+      if (context.type === "EXPRESS") refuseExpress(context, "waits for an approval", step);
       context.substitutions.add("AloftTaskFunctionArn");
       states[step.state] = {
         Type: "Task",
@@ -177,7 +178,7 @@ function emitValueStep(context: EmitContext, step: ValueStep, target: Target, sc
       };
       return step.state;
     case "subflow": {
-      if (context.type === "EXPRESS") refuseExpress(context, `starts subflow "${step.flow.name}" and waits for it`, undefined);
+      if (context.type === "EXPRESS") refuseExpress(context, `starts subflow "${step.flow.name}" and waits for it`, step);
       const substitution = `AloftStateMachineArn_${step.flow.name.replace(/[^A-Za-z0-9]/g, "_")}`;
       context.substitutions.add(substitution);
       context.subflows.add(step.flow.name);
@@ -426,7 +427,7 @@ function link(next: string | undefined): { Next: string } | { End: true } {
   return next === undefined ? { End: true } : { Next: next };
 }
 
-function refuseExpress(context: EmitContext, what: string, step: CallStep | MapStep | undefined): never {
+function refuseExpress(context: EmitContext, what: string, step: { location: SourceLocation | undefined }): never {
   throw new CompileError(
     `flow "${context.flow.name}" ${what}, which an EXPRESS state machine cannot do`,
     'compile it with type "STANDARD"',

@@ -39,6 +39,7 @@ export interface ApprovalStep {
   state: string;
   id: string;
   timeoutSeconds: number | undefined;
+  location: SourceLocation | undefined;
 }
 
 /** A subflow call. */
@@ -48,6 +49,7 @@ export interface SubflowStep {
   id: string;
   flow: AnyFlow;
   params: unknown;
+  location: SourceLocation | undefined;
 }
 
 /** Several value steps in flight at once (`Promise.all`). */

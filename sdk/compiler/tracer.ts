@@ -198,14 +198,20 @@ function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
       const flow = handle as AnyFlow;
       checkArguments(trace, `subflow "${flow.name}"`, [params]);
       const state = trace.stateName(`Subflow ${flow.name}`);
-      return pendingValue({ kind: "subflow", state, id: trace.idFor(state), flow, params });
+      return pendingValue({ kind: "subflow", state, id: trace.idFor(state), flow, params, location: userCodeLocation() });
     },
     waitForApproval(options) {
       const timeout = options?.timeout;
       if (timeout !== undefined && exprOf(timeout)) trace.refuse("passes a task's result as an approval timeout", "give a literal duration");
       const ms = timeout === undefined ? undefined : durationToMs(timeout);
       const state = trace.stateName("Approval", true);
-      return pendingValue({ kind: "approval", state, id: trace.idFor(state), timeoutSeconds: ms === undefined ? undefined : wholeSeconds(trace, ms, `waitForApproval timeout`) });
+      return pendingValue({
+        kind: "approval",
+        state,
+        id: trace.idFor(state),
+        timeoutSeconds: ms === undefined ? undefined : wholeSeconds(trace, ms, `waitForApproval timeout`),
+        location: userCodeLocation(),
+      });
     },
     async sleep(duration: unknown) {
       trace.record();

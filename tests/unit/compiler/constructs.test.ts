@@ -113,7 +113,7 @@ describe("what each flow construct compiles into", () => {
     const release = flow({ name: "express-release", run: async () => waitForApproval() });
 
     await expect(compileFlow(release, { type: "EXPRESS" })).rejects.toThrow(
-      'flow "express-release" waits for an approval, which an EXPRESS state machine cannot do. Fix: compile it with type "STANDARD".',
+      /^tests\/unit\/compiler\/constructs\.test\.ts:\d+: flow "express-release" waits for an approval, which an EXPRESS state machine cannot do\. Fix: compile it with type "STANDARD"\.$/,
     );
     const rendering = flow({ name: "express-render", run: async () => render({ id: "1" }) });
     await expect(compileFlow(rendering, { type: "EXPRESS" })).rejects.toBeInstanceOf(CompileError);
