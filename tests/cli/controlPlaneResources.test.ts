@@ -175,6 +175,6 @@ describe("command groups", () => {
     const result = await cp.aloft(["runs", "list"]);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('error: unknown command "list" for aloft runs (expected ls, inspect, logs, cancel or retry)\n');
+    expect(result.stderr).toBe('error: unknown command "list" for aloft runs (expected ls, inspect, logs, cancel, resume or retry)\n');
   });
 });

@@ -33,6 +33,7 @@ const EXPECTED_ROUTES = [
   "post /v1/flow-runs/{id}/cancel",
   "post /v1/flow-runs/{id}/retry",
   "post /v1/flow-runs/{id}/resume",
+  "post /v1/flow-runs/{id}/approval",
   "post /v1/flow-runs/{id}/heartbeat",
   "get /v1/flow-runs/{id}/task-runs",
   "get /v1/flow-runs/{id}/logs",
