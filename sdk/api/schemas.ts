@@ -131,6 +131,8 @@ export const ProposeStateResponseSchema = z.object({
   status: z.enum(["ACCEPT", "REJECT", "WAIT", "ABORT"]),
   state: StateSchema,
   reason: z.string().optional(),
+  /** The rule that decided (e.g. "claimed-by-another-runner": a runner that gets it has lost the run and stops). */
+  rule: z.string().optional(),
   delaySeconds: z.number().optional(),
 });
 
@@ -239,6 +241,8 @@ export const ClaimRunsRequestSchema = z
     limit: z.number().int().min(1).max(50).optional(),
     /** Long polling: wait up to this many seconds for a first run. */
     waitSeconds: z.number().int().min(0).max(20).optional(),
+    /** Take only from this queue of the pool (all its queues, by priority, when absent). */
+    queue: z.string().min(1).max(64).optional(),
   })
   .strict();
 

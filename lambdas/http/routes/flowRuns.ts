@@ -45,7 +45,7 @@ const ApprovalBody = z
 /** The API answer to a proposal. */
 export function decisionBody(outcome: TransitionOutcome<{ state: unknown }>) {
   const { decision, run } = outcome;
-  const body: Record<string, unknown> = { status: decision.status, state: decision.state ?? run?.state, reason: decision.reason };
+  const body: Record<string, unknown> = { status: decision.status, state: decision.state ?? run?.state, reason: decision.reason, rule: decision.rule };
   if (decision.status === "WAIT") body.delaySeconds = decision.delaySeconds;
   return body;
 }
