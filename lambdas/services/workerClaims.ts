@@ -18,6 +18,8 @@ export interface ClaimRequest {
   limit?: number;
   /** Long polling: wait up to this long (0 to {@link MAX_CLAIM_WAIT_SECONDS} whole seconds) for a first run; 0 by default. */
   waitSeconds?: number;
+  /** Take only from this queue of the pool; every queue, by priority, when absent. */
+  queue?: string;
 }
 
 /** One run a worker took: what its runner needs. */
@@ -79,7 +81,10 @@ export class WorkerClaimService {
       if (pool.type !== "local") {
         throw new ServiceError("CONFLICT", `work pool "${pool.name}" is a ${pool.type} pool: the control plane dispatches its runs, workers claim only from local pools`);
       }
-      const eligible = pool.paused ? [] : queuesByPriority(pool).filter((queue) => !queue.paused);
+      if (request.queue !== undefined && !pool.queues.some((queue) => queue.name === request.queue)) {
+        throw new ServiceError("NOT_FOUND", `work pool "${pool.name}" has no queue "${request.queue}"; its queues are: ${queuesByPriority(pool).map((queue) => queue.name).join(", ")}`);
+      }
+      const eligible = pool.paused ? [] : queuesByPriority(pool).filter((queue) => !queue.paused && (request.queue === undefined || queue.name === request.queue));
       for (const queue of eligible) {
         if (items.length >= limit) break;
         await this.takeFrom(pool, queue, limit - items.length, items, request.workerId);

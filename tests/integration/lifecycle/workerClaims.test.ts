@@ -121,6 +121,19 @@ describe("POST /v1/work-pools/{pool}/claims", () => {
     expect((await claim("prio", { limit: 5 })).items.map((item) => item.runId)).toEqual([held]);
   });
 
+  it("takes only from the queue a worker names, and refuses a queue the pool lacks", async () => {
+    await pool("split", [{ name: "default" }, { name: "gpu", priority: 2 }]);
+    await deployment("split-default", "split");
+    await deployment("split-gpu", "split", "gpu");
+    await services.deployments.run("split-default", {});
+    const gpu = (await services.deployments.run("split-gpu", {})).run.id;
+
+    expect((await claim("split", { limit: 5, queue: "gpu" })).items.map((item) => item.runId)).toEqual([gpu]);
+    const missing = await claim("split", { queue: "tpu" });
+    expect(missing.status).toBe(404);
+    expect(missing.detail).toBe('work pool "split" has no queue "tpu"; its queues are: default, gpu');
+  });
+
   it("takes nothing while the pool is paused", async () => {
     await pool("sleepy");
     await deployment("sleepy-etl", "sleepy");
