@@ -240,6 +240,32 @@ describe("aloft runs cancel", () => {
   });
 });
 
+describe("aloft runs resume", () => {
+  it("approves a run waiting for approval, handing it --input", async () => {
+    const run = await cp.client.flowRuns.create({ flowName: "gated", initialState: "PENDING" });
+    await cp.client.flowRuns.proposeState(run.id, { state: { type: "RUNNING" } });
+    await cp.client.flowRuns.awaitApproval(run.id, { taskToken: "engine:cli-test" });
+
+    const result = await cp.aloft(["runs", "resume", run.id, "--input", '{"by":"ada"}']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`flow run ${run.id} Running\n`);
+    expect(await cp.client.flowRuns.journal(run.id)).toEqual([expect.objectContaining({ key: "approval:engine:cli-test", value: { approved: true, input: { by: "ada" } } })]);
+  });
+
+  it("refuses a run that is not paused (exit 1) and --input that is not JSON (exit 2)", async () => {
+    const refused = await cp.aloft(["runs", "resume", chatty.id]);
+    expect(refused.code).toBe(1);
+    expect(linesOf(refused.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^error: the API refused the request \\(409 Conflict\\): flow run ${chatty.id} is COMPLETED, not PAUSED; only a paused run can be resumed \\(request [0-9a-f-]+\\)$`)),
+    ]);
+
+    const bad = await cp.aloft(["runs", "resume", chatty.id, "--input", "{by: ada}"]);
+    expect(bad.code).toBe(2);
+    expect(linesOf(bad.stderr)).toEqual(["error: --input is not JSON: {by: ada}"]);
+  });
+});
+
 describe("aloft runs retry", () => {
   it("re-executes a failed run to completion without running its completed task again", async () => {
     const result = await cp.aloft(["runs", "retry", flaky.id]);
