@@ -14,6 +14,10 @@ export const DEFAULT_HEARTBEAT_SECONDS = 10;
 export const DEFAULT_LAUNCH_TIMEOUT_SECONDS = 300;
 /** How long a CANCELLING run's runner has to stop by itself before it is stopped. */
 export const DEFAULT_CANCEL_GRACE_SECONDS = 30;
+/** A run whose runner dies before starting it is claimed again at most this many times, whatever its retries. */
+export const MAX_LAUNCH_CRASHES = 5;
+/** How the crash reason of a run that never started (crashed while PENDING) begins. */
+const NEVER_STARTED = "the run never started: ";
 
 /**
  * The intervals the run lifecycle is measured in (seconds, fractions allowed).
@@ -101,7 +105,9 @@ export interface RunMonitorDeps {
  *   reason. The proposal carries the token the monitor read, so a run claimed again meanwhile is
  *   left alone. If the flow has retries left (`runCount <= retries`, as the runner reported them) the
  *   run is re-scheduled (AwaitingRetry, which clears the token) and queued: the next runner resumes
- *   from the journal, and the lost runner's reports and heartbeats are refused ("stop").
+ *   from the journal, and the lost runner's reports and heartbeats are refused ("stop"). A run that
+ *   crashed while PENDING never started, like a failed launch: it is re-scheduled whatever its
+ *   retries, up to {@link MAX_LAUNCH_CRASHES} times.
  * - **Cancelled:** a run CANCELLING for longer than the grace period has a runner that did not stop:
  *   it is stopped through its launcher (the runner its heartbeats described) and the run CANCELLED.
  *
@@ -172,10 +178,18 @@ export class RunMonitor {
     if (crash.decision.status !== "ACCEPT" || crash.decision.rule === "duplicate-transition") return;
     outcome.crashed.push(run.id);
     const crashed = crash.run ?? run;
-    if (crashed.retries === undefined || crashed.runCount > crashed.retries) return;
-    const attempts = crashed.retries + 1;
+    let message: string;
+    if (run.state.type === "PENDING") {
+      // Like a failed launch: the flow never ran under this claim, so its retries are not spent.
+      const launchCrashes = (await this.deps.flowRuns.history(run.id)).filter((entry) => entry.state.type === "CRASHED" && entry.state.message?.startsWith(NEVER_STARTED) === true).length;
+      if (launchCrashes >= MAX_LAUNCH_CRASHES) return;
+      message = `re-scheduled: its runner died before starting it (${launchCrashes} of at most ${MAX_LAUNCH_CRASHES} times)`;
+    } else {
+      if (crashed.retries === undefined || crashed.runCount > crashed.retries) return;
+      message = `re-scheduled after a crash: attempt ${crashed.runCount} of ${crashed.retries + 1} crashed (${reason})`;
+    }
     const retry = await this.deps.flowRuns.proposeState(run.id, {
-      state: { type: "SCHEDULED", name: "AwaitingRetry", message: `re-scheduled after a crash: attempt ${crashed.runCount} of ${attempts} crashed (${reason})`.slice(0, 4_000) },
+      state: { type: "SCHEDULED", name: "AwaitingRetry", message: message.slice(0, 4_000) },
       retry: true,
       controlPlane: true,
       transitionId: `crash:${run.id}:${run.version}:retry`,
@@ -196,11 +210,12 @@ export class RunMonitor {
     const heartbeatLimitMs = MISSED_HEARTBEATS * heartbeatSeconds * 1000;
     if (run.state.type === "PENDING" && Number.isNaN(beat)) {
       if (silentMs <= Math.max(launchTimeoutSeconds * 1000, heartbeatLimitMs)) return undefined;
-      return `the runner never started: the run was claimed at ${run.state.timestamp} and no runner reported within the launch timeout of ${launchTimeoutSeconds}s`;
+      return `${NEVER_STARTED}it was claimed at ${run.state.timestamp} and no runner reported within the launch timeout of ${launchTimeoutSeconds}s`;
     }
     if (silentMs <= heartbeatLimitMs) return undefined;
     const last = Number.isNaN(beat) ? `since the run became ${run.state.type} at ${run.state.timestamp}` : `since ${run.heartbeatAt}`;
-    return `the runner stopped heartbeating: no heartbeat ${last} (${(silentMs / 1000).toFixed(1)}s, more than ${MISSED_HEARTBEATS} intervals of ${heartbeatSeconds}s)`;
+    const silence = `no heartbeat ${last} (${(silentMs / 1000).toFixed(1)}s, more than ${MISSED_HEARTBEATS} intervals of ${heartbeatSeconds}s)`;
+    return run.state.type === "PENDING" ? `${NEVER_STARTED}its runner stopped heartbeating before starting it: ${silence}` : `the runner stopped heartbeating: ${silence}`;
   }
 
   /** Stops a runner that ignored a cancel request for longer than the grace period, and cancels its run. */

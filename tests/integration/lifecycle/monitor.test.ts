@@ -132,14 +132,37 @@ describe("crash detection", () => {
     expect((await stateOf(id)).type).toBe("RUNNING");
   });
 
-  it("crashes a claimed run whose runner never started within the launch timeout", async () => {
+  it("crashes a claimed run whose runner never started within the launch timeout, and hands it out again at most 5 times", async () => {
     const { run } = await cp.services.flowRuns.create({ flowName: "etl", scheduledTime: new Date(clock).toISOString() });
     await cp.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, controlPlane: true, claimToken: "tok-never" });
     advance(4);
     expect((await monitor.sweep()).crashed).not.toContain(run.id);
     advance(1.5);
-    expect((await monitor.sweep()).crashed).toContain(run.id);
-    expect((await stateOf(run.id)).message).toContain("no runner reported within the launch timeout of 5s");
+    const first = await monitor.sweep();
+    expect(first.crashed).toContain(run.id);
+    expect(first.rescheduled).toContain(run.id);
+    const crash = (await cp.services.flowRuns.history(run.id)).find((entry) => entry.state.type === "CRASHED");
+    expect(crash?.state.message).toMatch(/^the run never started: it was claimed at .* and no runner reported within the launch timeout of 5s$/);
+
+    for (let launch = 2; launch <= 5; launch++) {
+      await cp.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, controlPlane: true, claimToken: `tok-never-${launch}` });
+      advance(6);
+      const outcome = await monitor.sweep();
+      expect(outcome.crashed).toContain(run.id);
+      expect(outcome.rescheduled.includes(run.id)).toBe(launch < 5);
+    }
+    expect((await stateOf(run.id)).type).toBe("CRASHED");
+  });
+
+  it("re-schedules a run whose runner beat while loading the flow and then died, whatever its retries", async () => {
+    const { run } = await cp.services.flowRuns.create({ flowName: "etl", scheduledTime: new Date(clock).toISOString() });
+    await cp.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, controlPlane: true, claimToken: "tok-loading" });
+    advance(0.2);
+    await cp.services.flowRuns.heartbeat(run.id, { runnerToken: "tok-loading" });
+    advance(0.7);
+    const outcome = await monitor.sweep();
+    expect(outcome.rescheduled).toContain(run.id);
+    expect((await stateOf(run.id))).toMatchObject({ type: "SCHEDULED", name: "AwaitingRetry" });
   });
 
   it("leaves runs no runner claimed alone (a local run recorded in the control plane beats no heartbeat)", async () => {
