@@ -88,8 +88,8 @@ export function validateParamsState(context: EmitContext, next: string): AslStat
       FunctionName: TASK_FUNCTION,
       Payload: { kind: "aloft.params", flowName: context.flow.name, "params.$": "$.params", "flowRunId.$": TOP.flowRunId, "executionArn.$": TOP.executionArn },
     },
+    // No ResultPath: the result (the parsed params) replaces the state, as ResultPath "$" would.
     ResultSelector: { "params.$": "$.Payload" },
-    ResultPath: "$",
     Retry: [transientRetrier()],
     Next: next,
   };
@@ -172,7 +172,7 @@ function emitValueStep(context: EmitContext, step: ValueStep, target: Target, sc
           },
         },
         ResultSelector: { "value.$": "$" },
-        ResultPath: target.resultPath,
+        ...resultPath(target),
         ...(step.timeoutSeconds === undefined ? {} : { TimeoutSeconds: step.timeoutSeconds }),
         ...link(next),
       };
@@ -194,7 +194,7 @@ function emitValueStep(context: EmitContext, step: ValueStep, target: Target, sc
           Input: { [params[0]]: params[1], "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id" },
         },
         ResultSelector: { "value.$": "$.Output" },
-        ResultPath: target.resultPath,
+        ...resultPath(target),
         ...link(next),
       };
       return step.state;
@@ -237,7 +237,7 @@ function emitMap(context: EmitContext, step: MapStep, target: Target, next: stri
       States: inner,
     },
     ResultSelector: { "value.$": "$" },
-    ResultPath: target.resultPath,
+    ...resultPath(target),
     ...link(next),
   };
   return start;
@@ -287,7 +287,7 @@ function emitTask(
     "executionArn.$": scope.executionArn,
     ...(mapIndexPath === undefined ? {} : { "mapIndex.$": mapIndexPath }),
   };
-  const results = { ResultSelector: { "value.$": "$.Payload" }, ResultPath: target.resultPath, ...(target.outputPath ? { OutputPath: target.outputPath } : {}) };
+  const results = { ResultSelector: { "value.$": "$.Payload" }, ...resultPath(target), ...(target.outputPath ? { OutputPath: target.outputPath } : {}) };
   const failure = task.options.onFailure ? catchTo(context, state, task, args, scope, states) : {};
   context.substitutions.add("AloftTaskFunctionArn");
 
@@ -421,6 +421,11 @@ function runtimeOf(task: AnyTask): TaskRuntime {
 
 function transientRetrier(): Retrier {
   return { ...LAMBDA_TRANSIENT_RETRIER, ErrorEquals: [...LAMBDA_TRANSIENT_RETRIER.ErrorEquals] };
+}
+
+/** ResultPath "$" is the default, and left out (aws-local-stepfunctions 3 mishandles it written out). */
+function resultPath(target: Target): { ResultPath?: string } {
+  return target.resultPath === "$" ? {} : { ResultPath: target.resultPath };
 }
 
 function link(next: string | undefined): { Next: string } | { End: true } {

@@ -40,7 +40,8 @@ describe("what each flow construct compiles into", () => {
     expect(compiled["Parallel 1"]).toMatchObject({ Type: "Parallel", ResultPath: "$.results.Parallel_1", Next: "Return" });
     const branches = (compiled["Parallel 1"] as { Branches: { StartAt: string; States: Record<string, Record<string, unknown>> }[] }).Branches;
     expect(branches.map((branch) => branch.StartAt)).toEqual(["double", "label"]);
-    expect(branches[0]!.States.double).toMatchObject({ ResultSelector: { "value.$": "$.Payload" }, ResultPath: "$", End: true });
+    expect(branches[0]!.States.double).toMatchObject({ ResultSelector: { "value.$": "$.Payload" }, End: true });
+    expect(branches[0]!.States.double).not.toHaveProperty("ResultPath");
     expect(compiled.Return).toEqual({
       Type: "Pass",
       Parameters: { value: { "doubled.$": "$.results.Parallel_1[0].value", "labelled.$": "$.results.Parallel_1[1].value" } },
