@@ -9,7 +9,7 @@ import { acknowledge } from "./acknowledgements.js";
 import type { AloftControlPlane } from "./controlPlane.js";
 import { PAYLOAD_PREFIX } from "./dataStores.js";
 import { loadEsbuild, nearestPackageRoot } from "./flowBundleBuild.js";
-import { LAMBDA_BUNDLING, METRICS_NAMESPACE, acknowledgeWildcards, packageRoot } from "./handlerFunction.js";
+import { LAMBDA_BUNDLING, METRICS_NAMESPACE, acknowledgeWildcards, packageModule } from "./handlerFunction.js";
 
 /** Options for {@link FlowTaskFunction}. */
 export interface FlowTaskFunctionProps {
@@ -99,7 +99,7 @@ export class FlowTaskFunction extends Construct {
 function buildTaskCode(entry: string, stagingDirectory: string): string {
   const entryFile = resolve(entry);
   if (!existsSync(entryFile)) throw new Error(`FlowBundle: entry ${entry} does not exist`);
-  const source = `import ${JSON.stringify(entryFile)};\nexport { handler } from ${JSON.stringify(taskHandlerModule())};\n`;
+  const source = `import ${JSON.stringify(entryFile)};\nexport { handler } from ${JSON.stringify(packageModule("lambdas/handlers/task.ts"))};\n`;
   try {
     loadEsbuild().buildSync({
       stdin: { contents: source, resolveDir: nearestPackageRoot(entryFile), sourcefile: "aloft-task.mjs", loader: "js" },
@@ -122,13 +122,4 @@ function buildTaskCode(entry: string, stagingDirectory: string): string {
     throw new Error(`FlowBundle: esbuild could not bundle the task function for ${entry}: ${first ? first.text + where : String(error)}`);
   }
   return stagingDirectory;
-}
-
-/** The task handler's TypeScript source in a checkout, or its compiled module in an installed package. */
-function taskHandlerModule(): string {
-  const root = packageRoot();
-  const candidates = [join(root, "lambdas", "handlers", "task.ts"), join(root, "dist", "lambdas", "handlers", "task.js")];
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (found === undefined) throw new Error(`aloft/infra: the task handler is missing (looked for ${candidates.join(" and ")})`);
-  return found;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -135,6 +135,28 @@ export function packageRoot(): string {
     if (parent === directory) throw new Error(`aloft/infra: no package root (package.json next to lambdas/) above ${fileURLToPath(import.meta.url)}`);
     directory = parent;
   }
+}
+
+/**
+ * A module of the aloft package, in the form this code runs from: the TypeScript source when
+ * aloft/infra runs from source (a checkout, its tests), the compiled `dist/…/*.js` when it runs
+ * compiled (an installed package, or `aloft/infra` imported through the package's exports). Code
+ * bundled with an author's flows must use the same form as the flows' own `import "aloft"`, so the
+ * bundle holds one copy of the SDK.
+ *
+ * @example
+ * ```ts
+ * packageModule("lambdas/handlers/task.ts"); // "/…/node_modules/aloft/dist/lambdas/handlers/task.js"
+ * ```
+ */
+export function packageModule(sourcePath: string): string {
+  const root = packageRoot();
+  const fromSource = !fileURLToPath(import.meta.url).startsWith(join(root, "dist") + sep);
+  const candidates = [join(root, sourcePath), join(root, "dist", sourcePath.replace(/\.ts$/, ".js"))];
+  const ordered = fromSource ? candidates : [...candidates].reverse();
+  const found = ordered.find((candidate) => existsSync(candidate));
+  if (found === undefined) throw new Error(`aloft/infra: ${sourcePath} is missing (looked for ${ordered.join(" and ")})`);
+  return found;
 }
 
 /** The handler's TypeScript source in a checkout, or its compiled module in an installed package. */

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadEsbuild, nearestPackageRoot } from "../flowBundleBuild.js";
-import { packageRoot } from "../handlerFunction.js";
+import { packageModule } from "../handlerFunction.js";
 import type { CompilationRequest, CompiledFlows } from "./compileForStateMachines.js";
 
 /**
@@ -23,7 +23,7 @@ export function compileAtSynth(entry: string, stagingRoot: string, requests: Com
   const esbuild = loadEsbuild();
   const source =
     `import ${JSON.stringify(entryFile)};\n` +
-    `import { compileForStateMachines } from ${JSON.stringify(compilerModule())};\n` +
+    `import { compileForStateMachines } from ${JSON.stringify(packageModule("infra/compilation/compileForStateMachines.ts"))};\n` +
     "try { process.stdout.write(JSON.stringify(await compileForStateMachines(JSON.parse(process.argv[2])))); }\n" +
     "catch (error) { process.stderr.write(error instanceof Error ? error.message : String(error)); process.exitCode = 1; }\n";
   const directory = join(stagingRoot, "compile");
@@ -59,13 +59,4 @@ export function compileAtSynth(entry: string, stagingRoot: string, requests: Com
     throw new Error(`FlowBundle: compiling ${requests.map((request) => request.flow).join(", ")} from ${entry} for Step Functions failed: ${reason}`);
   }
   return JSON.parse(child.stdout) as CompiledFlows;
-}
-
-/** The compiler's entry module: the TypeScript source in a checkout, the compiled module in an installed package. */
-function compilerModule(): string {
-  const root = packageRoot();
-  const candidates = [join(root, "infra", "compilation", "compileForStateMachines.ts"), join(root, "dist", "infra", "compilation", "compileForStateMachines.js")];
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (found === undefined) throw new Error(`aloft/infra: the state machine compiler is missing (looked for ${candidates.join(" and ")})`);
-  return found;
 }

@@ -241,7 +241,7 @@ describe("FlowStateMachine", () => {
     const machines = [parent, child, express].map((machine) => machine.node.path);
     const findings = new AwsSolutionsChecks(app).validateScope(app).violations.flatMap((violation) =>
       violation.violatingResources
-        .filter((resource) => machines.some((path) => resource.constructPath.startsWith(`${path}/`)))
+        .filter((resource) => machines.some((path) => (resource.constructPath ?? "").startsWith(`${path}/`)))
         .map((resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}: ${violation.description}`),
     );
     expect(findings).toEqual([]);
