@@ -5,7 +5,14 @@ import { activeTrace } from "../compiler/traceContext.js";
  * evaluated by the local engine and compiled into a Step Functions Choice rule.
  */
 
-/** A value a condition compares with: a literal the Choice rule can hold. */
+/**
+ * A value a condition compares with: a literal the Choice rule can hold.
+ *
+ * @example
+ * ```ts
+ * const literal: Comparable = "paid";
+ * ```
+ */
 export type Comparable = string | number | boolean | null;
 
 /**

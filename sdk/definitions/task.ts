@@ -46,7 +46,14 @@ export interface TaskOptions<A extends unknown[], R> extends RetryOptions {
   runtime?: TaskRuntime;
 }
 
-/** Where a task runs when deployed; see {@link TaskOptions.runtime}. */
+/**
+ * Where a task runs when deployed; see {@link TaskOptions.runtime}.
+ *
+ * @example
+ * ```ts
+ * const runtime: TaskRuntime = "fargate";
+ * ```
+ */
 export type TaskRuntime = "local" | "lambda" | "fargate";
 
 const RUNTIMES: readonly string[] = ["local", "lambda", "fargate"];
