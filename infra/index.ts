@@ -4,3 +4,5 @@
  */
 export { AloftControlPlane, isDevStage, type AloftControlPlaneProps } from "./controlPlane.js";
 export { FlowBundle, type FlowBundleDeployment, type FlowBundleProps } from "./flowBundle.js";
+export { FlowStateMachine, stateMachineName, type CompiledDefinition, type FlowStateMachineProps, type StateMachineType } from "./flowStateMachine.js";
+export { FlowTaskFunction, type FlowTaskFunctionProps } from "./flowTaskFunction.js";
