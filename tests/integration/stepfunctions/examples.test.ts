@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MemoryCacheStore, type AnyFlow } from "aloft";
 import { runStateMachineLocally } from "aloft/stepfunctions";
+import etlStepFunctions from "../../../examples/etl-step-functions.js";
 import hello from "../../../examples/hello.js";
+import mlSweepStepFunctions, { trainLinearModelStepFunctions } from "../../../examples/ml-sweep-step-functions.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -16,9 +18,12 @@ afterAll(async () => {
 
 const quiet = { recorder: {}, replaceRecorder: true } as const;
 
-describe("every example flow returns the same output from its state machine as from flow.run", () => {
+describe("every example flow written for Step Functions returns the same output from its state machine as from flow.run", () => {
   const cases: Array<[string, () => AnyFlow, () => unknown]> = [
     ["hello", () => hello as AnyFlow, () => ({ names: ["Ada", "Grace", "Alan"] })],
+    ["etl-step-functions", () => etlStepFunctions as AnyFlow, () => ({ outputDir: join(dir, "etl"), failFirstAttempts: 0 })],
+    ["train-linear-model-step-functions", () => trainLinearModelStepFunctions as AnyFlow, () => ({ learningRate: 0.1, epochs: 20 })],
+    ["ml-sweep-step-functions", () => mlSweepStepFunctions as AnyFlow, () => ({ seed: 7 })],
   ];
   for (const [name, flowOf, paramsOf] of cases) {
     test(`${name}`, async () => {
