@@ -89,6 +89,7 @@ function findRunFunction(ts: typeof TS, source: TS.SourceFile, name: string): TS
 
 function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: TS.Node) => SourceLocation): BranchFinding | undefined {
   const tainted = new Map<string, Taint>();
+  const callbackTaint = new Map<TS.Node, Taint>();
   const [params] = run.parameters;
   if (params) bindNames(ts, params.name, "the flow's parameters", tainted);
 
@@ -119,10 +120,31 @@ function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: T
       node.arguments.forEach((argument) => (ts.isFunctionLike(argument) ? visit(argument) : visitNested(argument)));
       return;
     }
+    if (ts.isFunctionLike(node) && node !== run) {
+      // Its parameters shadow outer names: runtime values only when it is a callback of a runtime value.
+      const taint = callbackTaint.get(node);
+      const saved = new Map<string, Taint | undefined>();
+      for (const parameter of node.parameters) {
+        for (const name of namesOf(ts, parameter.name)) {
+          if (!saved.has(name)) saved.set(name, tainted.get(name));
+          if (taint) tainted.set(name, taint);
+          else tainted.delete(name);
+        }
+      }
+      ts.forEachChild(node, visit);
+      for (const [name, value] of saved) {
+        if (value === undefined) tainted.delete(name);
+        else tainted.set(name, value);
+      }
+      return;
+    }
     if (ts.isVariableDeclaration(node) && node.initializer) {
       visit(node.initializer);
       const taint = taintOf(node.initializer);
-      if (taint) bindNames(ts, node.name, taint, tainted);
+      for (const name of namesOf(ts, node.name)) {
+        if (taint) tainted.set(name, taint);
+        else tainted.delete(name);
+      }
       return;
     }
     if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(node.left)) {
@@ -135,9 +157,7 @@ function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: T
       // A callback handed to a method of a runtime value gets runtime values.
       const taint = ts.isPropertyAccessExpression(node.expression) ? taintOf(node.expression.expression) : undefined;
       if (taint) {
-        for (const argument of node.arguments) {
-          if (ts.isArrowFunction(argument) || ts.isFunctionExpression(argument)) argument.parameters.forEach((p) => bindNames(ts, p.name, taint, tainted));
-        }
+        for (const argument of node.arguments) if (ts.isArrowFunction(argument) || ts.isFunctionExpression(argument)) callbackTaint.set(argument, taint);
       }
     }
     if (ts.isForOfStatement(node) || ts.isForInStatement(node)) {
@@ -170,8 +190,13 @@ function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: T
 }
 
 function bindNames(ts: typeof TS, name: TS.BindingName, taint: Taint, tainted: Map<string, Taint>): void {
-  if (ts.isIdentifier(name)) tainted.set(name.text, taint);
-  else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bindNames(ts, element.name, taint, tainted);
+  for (const bound of namesOf(ts, name)) tainted.set(bound, taint);
+}
+
+/** The variable names a binding (an identifier or a destructuring pattern) declares. */
+function namesOf(ts: typeof TS, name: TS.BindingName): string[] {
+  if (ts.isIdentifier(name)) return [name.text];
+  return name.elements.flatMap((element) => (ts.isOmittedExpression(element) ? [] : namesOf(ts, element.name)));
 }
 
 /** `x` in `a.x` or `{ x: 1 }` names a property, not a variable. */

@@ -286,6 +286,30 @@ describe("what each flow construct compiles into", () => {
   });
 });
 
+describe("plain JavaScript on values known while compiling", () => {
+  it("compiles: branches and loops on literals, callbacks whose parameters shadow the flow's, the run's attempt", async () => {
+    const literalWork = flow({
+      name: "literal-work",
+      run: async ({ n }: { n: number }, ctx) => {
+        const weights = [1, 2, 3].map((n) => (n === 2 ? n * 10 : n));
+        let total = 0;
+        for (const weight of weights) if (weight > 1) total += weight;
+        if (ctx.attempt > 1) ctx.log.info("retrying");
+        const doubled = await double(n);
+        return { total, doubled };
+      },
+    });
+    const { definition } = await compileFlow(literalWork);
+
+    expect(states(definition).Return).toEqual({
+      Type: "Pass",
+      Parameters: { value: { total: 23, "doubled.$": "$.results.double.value" } },
+      OutputPath: "$.value",
+      End: true,
+    });
+  });
+});
+
 describe("the task options that sdk/definitions check for the compiler", () => {
   it("reject an unknown runtime", () => {
     expect(() => task({ name: "odd", runtime: "gpu" as never, run: async () => 1 })).toThrow('task "odd": runtime must be "local", "lambda" or "fargate" (got "gpu")');
