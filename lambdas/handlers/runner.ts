@@ -18,6 +18,7 @@ import { serviceDeps } from "../services/context.js";
 import { createServices } from "../services/index.js";
 import { BundleRunService, type RunnerOutcome } from "../services/running.js";
 import type { RunnerInfo } from "../../sdk/runner/claimedRun.js";
+import { runContainerTaskFromEnvironment } from "./task.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 
 const SERVICE = "aloft-runner";
@@ -119,7 +120,8 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
 
 /**
  * The Fargate task's entry point: runs the flow run named by `ALOFT_RUN_ID` with the claim token
- * `ALOFT_RUNNER_TOKEN` (both set by the dispatcher's container override) and resolves to the
+ * `ALOFT_RUNNER_TOKEN` (both set by the dispatcher's container override) — or, with
+ * `ALOFT_TASK_INVOCATION` set, one task of a compiled flow (see runCompiledTask) — and resolves to the
  * process exit code (0 when the run was executed or had nothing to do, 1 when it could not start
  * or the runner failed). Called by itself when this module is the process's main module.
  *
@@ -130,6 +132,7 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
  * ```
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (env.ALOFT_TASK_INVOCATION) return runCompiledTask(env);
   try {
     const runId = requireEnv(env, "ALOFT_RUN_ID", "the id of the flow run to execute");
     const runnerToken = requireEnv(env, "ALOFT_RUNNER_TOKEN", "the token of the dispatcher's claim on the run");
@@ -139,6 +142,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     logger.error("runner failed", error as Error);
     return 1;
   }
+}
+
+/**
+ * The same image runs the Fargate tasks of compiled (Step Functions) flows: with
+ * `ALOFT_TASK_INVOCATION` set, it imports the bundle of the invocation's run (so the task is
+ * registered) and runs that one task attempt, storing its result for the state machine.
+ */
+async function runCompiledTask(env: NodeJS.ProcessEnv): Promise<number> {
+  try {
+    const invocation = JSON.parse(env.ALOFT_TASK_INVOCATION ?? "") as { flowRunId?: unknown };
+    if (typeof invocation.flowRunId !== "string") throw new Error(`ALOFT_TASK_INVOCATION has no flowRunId: ${env.ALOFT_TASK_INVOCATION?.slice(0, 200)}`);
+    runner ??= runnerFromEnvironment(env);
+    await runner.loadBundleOf(invocation.flowRunId);
+  } catch (error) {
+    logger.error("cannot load the task of this invocation", error as Error);
+    return 1;
+  }
+  return runContainerTaskFromEnvironment(env);
 }
 
 /**

@@ -52,6 +52,19 @@ export function inProcessRunnerCalls(services: Services): RunnerCalls {
 export class BundleRunService {
   constructor(private readonly deps: { services: Services; bundles: FlowBundles; cache?: CacheStore; heartbeatSeconds?: number }) {}
 
+  /**
+   * Imports the flow bundle of a run's deployment, registering its tasks in this process: a Fargate
+   * task of a compiled (Step Functions) flow runs one of them by name. Throws, naming what is
+   * missing, when the run has no deployment or the deployment no bundle.
+   */
+  async loadBundleOf(runId: string): Promise<void> {
+    const { services } = this.deps;
+    const run = await services.flowRuns.get(runId);
+    const deployment = run.deploymentId === undefined ? undefined : await services.deployments.get(run.deploymentId);
+    if (deployment?.bundleId === undefined) throw new FlowCodeError("BundleNotFound", `flow run ${runId} has no deployment with a bundle to load its tasks from`);
+    await this.deps.bundles.load(deployment.bundleId);
+  }
+
   async execute(runId: string, runnerToken: string, runner?: RunnerInfo): Promise<RunnerOutcome> {
     const { services } = this.deps;
     let run;

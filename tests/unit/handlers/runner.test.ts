@@ -4,7 +4,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
@@ -200,6 +200,22 @@ describe("runner function", () => {
     expect(late.action).toBe("stopped");
     expect(current).toMatchObject({ action: "ran", state: { type: "COMPLETED" } });
     expect(await traceOf(trace)).toEqual(["double", "add-one"]);
+  });
+
+  it("runs one task of a compiled flow from the run's bundle when started with ALOFT_TASK_INVOCATION, storing its result for the state machine", async () => {
+    const trace = join(scratch, `trace-${randomUUID()}`);
+    const { run } = await plane.services.deployments.run("arithmetic", { parameters: { x: 0 } });
+    const invocation = { kind: "aloft.task", flowName: "arithmetic", task: "double", args: { "0": { n: 21, trace } }, flowRunId: run.id };
+
+    const code = await main({ ...process.env, ALOFT_TASK_INVOCATION: JSON.stringify(invocation), ALOFT_TASK_ATTEMPT: "0" });
+
+    expect(code).toBe(0);
+    expect(await traceOf(trace)).toEqual(["double"]);
+    const s3 = makeS3Client({ endpoint: plane.motoEndpoint });
+    const stored = await s3.send(new GetObjectCommand({ Bucket: plane.bucket, Key: `payloads/runs/${run.id}/fargate/double.json` }));
+    expect(JSON.parse(await stored.Body!.transformToString())).toBe(42);
+    s3.destroy();
+    expect(await main({ ...process.env, ALOFT_TASK_INVOCATION: JSON.stringify({ ...invocation, flowRunId: "no-such-run" }) })).toBe(1);
   });
 
   it("refuses an event without a claim token, and an environment without the bundle prefix", async () => {
