@@ -146,7 +146,7 @@ async function execute(machine: LocalMachine, params: unknown, runId: string, ch
     if (state.Type !== "Task") continue;
     // aws-local-stepfunctions gives a Task 60 s unless told; AWS gives it no limit.
     if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = LONGEST_TIMEOUT_SECONDS;
-    handlers[name] = taskHandler(name, state, { runId, executionArn, attempts, children, options, invocationDeps });
+    handlers[name] = taskHandler(name, state, { runId, attempts, children, options, invocationDeps });
   }
   const overrides: Record<string, unknown> = { taskResourceLocalHandlers: handlers };
   if (options.skipDelays) {
@@ -182,7 +182,6 @@ async function execute(machine: LocalMachine, params: unknown, runId: string, ch
 
 interface HandlerContext {
   runId: string;
-  executionArn: string;
   /** State and payload → the attempts started (a Retry invokes the same state with the same payload again). */
   attempts: Map<string, number>;
   children: ChildMachines;

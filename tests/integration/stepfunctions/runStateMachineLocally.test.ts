@@ -147,6 +147,24 @@ describe("retries, failures and timeouts behave as in the local engine", () => {
   });
 });
 
+test("aborting the signal stops the execution: it ends Cancelled", async () => {
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const waiting = task({ name: "sfn-waiting", run: async () => {
+    markStarted();
+    await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
+    return "too late";
+  } });
+  const subject = flow({ name: "sfn-waiting-flow", run: async () => waiting() });
+  const controller = new AbortController();
+
+  const running = runStateMachineLocally(subject, undefined, local({ signal: controller.signal }));
+  await started;
+  controller.abort();
+
+  expect(await running).toMatchObject({ status: "Cancelled", error: { error: "States.Aborted" } });
+});
+
 describe("results over 256 KB", () => {
   test("travel between states by reference and come back as the value", async () => {
     const stored: string[] = [];
