@@ -226,6 +226,9 @@ export class AloftControlPlane extends Construct {
     dispatcher.function.addEventSource(new SqsEventSource(workQueue, { batchSize: 10, reportBatchItemFailures: true }));
 
     runState(monitor, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    // Cancelling a run of a step-functions deployment stops its execution (named after the run) in one of the stage's machines.
+    const executions = Stack.of(this).formatArn({ service: "states", resource: "execution", resourceName: `${this.stepFunctions.namePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    monitor.allow(["states:StopExecution"], [executions], "Executions are named after runs, in the state machines FlowBundles deploy after the control plane (aloft-<stage>_…); the monitor stops those of cancelled runs.");
     monitor.allow(["sqs:SendMessage"], [workQueue.queueArn]);
     monitor.allow(KEY_USE, [tableKey.keyArn, queueKey.keyArn]);
     monitor.allow(["ecs:StopTask"], ["*"], "Runner tasks get a new ARN on every run; the condition limits StopTask to tasks in the runners' cluster.", {

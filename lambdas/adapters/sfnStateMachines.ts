@@ -1,7 +1,7 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { awsClientConfig, lazyClient, type AwsClientOptions, type ClientSource } from "./awsClients.js";
 import { awsSdk } from "./awsSdk.js";
-import type { StartExecutionRequest, StateMachines } from "../services/ports.js";
+import type { StartExecutionRequest, StateMachines, StopExecutionRequest } from "../services/ports.js";
 
 /**
  * A Step Functions client (endpoint override `AWS_ENDPOINT_URL_SFN`), the SDK package being loaded
@@ -22,7 +22,8 @@ export async function loadSfnClient(options: AwsClientOptions = {}): Promise<SFN
  * input `{"params": …}` the compiled definitions read. Step Functions refuses a second execution of
  * one name in a state machine (`ExecutionAlreadyExists`, for 90 days on Standard workflows): the
  * run's execution was started by an earlier delivery, so its ARN is returned and nothing else
- * starts.
+ * starts. A stop is `StopExecution` of that execution with the error `Aloft.Cancelled` and the reason
+ * as its cause.
  *
  * @example
  * ```ts
@@ -51,9 +52,22 @@ export class SfnStateMachines implements StateMachines {
       throw error;
     }
   }
+
+  async stop(request: StopExecutionRequest): Promise<boolean> {
+    const client = await this.client();
+    const { StopExecutionCommand } = awsSdk("@aws-sdk/client-sfn");
+    try {
+      await client.send(new StopExecutionCommand({ executionArn: executionArnOf(request), error: "Aloft.Cancelled", cause: request.reason.slice(0, 32_768) }));
+      return true;
+    } catch (error) {
+      // No execution of that name: never started, or an Express machine (whose executions have other ARNs and cannot be stopped).
+      if ((error as { name?: unknown }).name === "ExecutionDoesNotExist") return false;
+      throw error;
+    }
+  }
 }
 
 /** `arn:…:execution:<state machine>:<name>`: a Standard execution's ARN is its machine's ARN, re-typed, plus its name. */
-function executionArnOf(request: StartExecutionRequest): string {
+function executionArnOf(request: { stateMachineArn: string; runId: string }): string {
   return `${request.stateMachineArn.replace(":stateMachine:", ":execution:")}:${request.runId}`;
 }

@@ -205,10 +205,24 @@ export interface StartExecutionRequest {
  * @example
  * ```ts
  * const { executionArn } = await stateMachines.start({ stateMachineArn, runId, input: { params: { day: "2026-11-01" } } });
+ * await stateMachines.stop({ stateMachineArn, runId, reason: "cancelled by a user" });
  * ```
  */
 export interface StateMachines {
   start(request: StartExecutionRequest): Promise<{ executionArn: string }>;
+  /**
+   * Stops the run's execution (a cancel): resolves true once Step Functions accepted the stop (the
+   * execution then ends ABORTED), false when the machine has no execution of the run (never started,
+   * or an Express execution, which cannot be stopped).
+   */
+  stop(request: StopExecutionRequest): Promise<boolean>;
+}
+
+/** Which run's execution to stop, and why (recorded as the execution's cause). */
+export interface StopExecutionRequest {
+  stateMachineArn: string;
+  runId: string;
+  reason: string;
 }
 
 /**

@@ -113,7 +113,7 @@ describe("least-privilege IAM", () => {
     );
   });
 
-  it("lets the monitor query and update run state, re-queue late and crashed runs, and stop runner tasks of the runners' cluster only", () => {
+  it("lets the monitor query and update run state, re-queue late and crashed runs, stop runner tasks of the runners' cluster only, and stop executions of the stage's state machines", () => {
     const { table, indexes, keys, sendToWorkQueue } = shared();
     expect(statementsOf("monitor")).toEqual(
       expectedStatements([
@@ -123,6 +123,10 @@ describe("least-privilege IAM", () => {
         sendToWorkQueue,
         keys("table", "queue"),
         { actions: ["ecs:StopTask"], resources: ["*"], condition: { ArnEquals: { "ecs:cluster": synthesized.getAtt(synthesized.controlPlane.runners.cluster, "Arn") } } },
+        {
+          actions: ["states:StopExecution"],
+          resources: [{ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":execution:aloft-prod_*"]] }],
+        },
       ]),
     );
   });
