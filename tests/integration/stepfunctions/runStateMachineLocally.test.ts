@@ -147,6 +147,42 @@ describe("retries, failures and timeouts behave as in the local engine", () => {
   });
 });
 
+test("a Fargate task runs in process and its stored result reaches the next state, retried like ECS retries it", async () => {
+  const calls = { count: 0 };
+  const train = task({
+    name: "sfn-train",
+    runtime: "fargate",
+    retries: 1,
+    run: async (rate: number) => {
+      calls.count++;
+      if (calls.count === 1) throw new Error("spot capacity reclaimed");
+      return { rate, loss: 1 / rate };
+    },
+  });
+  const subject = flow({ name: "sfn-train-flow", run: async ({ rate }: { rate: number }) => ({ model: await train(rate), label: await label("loss", rate) }) });
+
+  const engine = await subject.run({ rate: 4 }, quiet);
+  calls.count = 0;
+  const machine = await runStateMachineLocally(subject, { rate: 4 }, local());
+
+  expect(machine).toMatchObject({ status: "Completed" });
+  expect(machine.output).toEqual(engine.result);
+  expect(calls.count).toBe(2);
+});
+
+test("a failed subflow fails its parent's state with States.TaskFailed and DescribeExecution's cause", async () => {
+  const broken = task({ name: "sfn-broken", run: async () => {
+    throw new Abort("child gave up");
+  } });
+  const inner = flow({ name: "sfn-inner", run: async () => broken() });
+  const outer = flow({ name: "sfn-outer", run: async () => ({ inner: await inner() }) });
+
+  const machine = await runStateMachineLocally(outer, undefined, local());
+
+  expect(machine).toMatchObject({ status: "Failed", error: { error: "States.TaskFailed" } });
+  expect(JSON.parse(machine.error!.cause)).toMatchObject({ Status: "FAILED", Error: "Aloft.Abort" });
+});
+
 test("aborting the signal stops the execution: it ends Cancelled", async () => {
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
