@@ -8,16 +8,31 @@ import { activeTrace } from "./traceContext.js";
 const FIX_INPUT = "pass it in as a parameter or compute it in a task, or run the flow in durable mode";
 const INSTALLED = Symbol.for("aloft.compilerTraps");
 
+const slots = globalThis as typeof globalThis & { [key: symbol]: unknown };
+const DATE_SWAP = Symbol.for("aloft.compilerDateSwap");
+
 /**
- * Installs the traps once per process.
+ * Runs `body` (a trace) with the traps on. Function traps (`Date.now`, `Math.random`, `fetch` …) are
+ * installed once and call the original outside a trace; the `Date` constructor is replaced only
+ * while some trace runs, so `value.constructor === Date` holds the rest of the time.
  *
  * @example
  * ```ts
- * installDeterminismTraps();
+ * const traced = await withDeterminismTraps(() => runTheFlowBody());
  * ```
  */
-export function installDeterminismTraps(): void {
-  const slots = globalThis as typeof globalThis & { [key: symbol]: unknown };
+export async function withDeterminismTraps<T>(body: () => Promise<T>): Promise<T> {
+  installDeterminismTraps();
+  const swap = slots[DATE_SWAP] as { original: DateConstructor; trapped: DateConstructor; depth: number };
+  if (swap.depth++ === 0) globalThis.Date = swap.trapped;
+  try {
+    return await body();
+  } finally {
+    if (--swap.depth === 0) globalThis.Date = swap.original;
+  }
+}
+
+function installDeterminismTraps(): void {
   if (slots[INSTALLED]) return;
   slots[INSTALLED] = true;
 
@@ -31,7 +46,7 @@ export function installDeterminismTraps(): void {
   const clock = "reads the clock (Date.now / new Date()) in the flow body";
   const OriginalDate = Date;
   const originalNow = Date.now.bind(Date);
-  globalThis.Date = new Proxy(OriginalDate, {
+  const trapped = new Proxy(OriginalDate, {
     construct(target, args, newTarget) {
       if (args.length === 0) refuse(clock, FIX_INPUT);
       return Reflect.construct(target, args, newTarget) as object;
@@ -41,6 +56,7 @@ export function installDeterminismTraps(): void {
       return Reflect.apply(target, thisArg, args) as unknown;
     },
   });
+  slots[DATE_SWAP] = { original: OriginalDate, trapped, depth: 0 };
   OriginalDate.now = trap(originalNow, clock, FIX_INPUT);
 
   const random = "reads randomness (Math.random / randomUUID) in the flow body";

@@ -9,7 +9,7 @@ import type { AnyTask } from "../definitions/task.js";
 import { durationToMs, type Duration } from "../model/duration.js";
 import type { FlowContext } from "../engine/flowRunner.js";
 import { CompileError, userCodeLocation } from "./compileError.js";
-import { installDeterminismTraps } from "./determinism.js";
+import { withDeterminismTraps } from "./determinism.js";
 import type { SourceLocation } from "../definitions/sourceFile.js";
 import type { Step, ValueStep } from "./ir.js";
 import { exprOf, symbolic, TokenTable, type Expr } from "./symbolic.js";
@@ -113,8 +113,11 @@ export class Trace {
  * const { steps, output } = await traceFlow(etl);
  * ```
  */
-export async function traceFlow(flow: AnyFlow, runLocation?: SourceLocation): Promise<TracedFlow> {
-  installDeterminismTraps();
+export function traceFlow(flow: AnyFlow, runLocation?: SourceLocation): Promise<TracedFlow> {
+  return withDeterminismTraps(() => traceBody(flow, runLocation));
+}
+
+async function traceBody(flow: AnyFlow, runLocation: SourceLocation | undefined): Promise<TracedFlow> {
   const trace = new Trace(flow.name);
   const root = new Sequence();
   const hooks = hooksFor(trace, root);

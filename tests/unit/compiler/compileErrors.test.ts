@@ -119,6 +119,7 @@ describe("compileFlow refuses what a state machine cannot do, naming the file, l
     expect(Date.now()).toBeGreaterThan(0);
     expect(new Date(0).toISOString()).toBe("1970-01-01T00:00:00.000Z");
     expect(new Date()).toBeInstanceOf(Date);
+    expect(new Date().constructor).toBe(Date);
     expect(Math.random()).toBeLessThan(1);
     expect(crypto.randomUUID()).toMatch(/^[0-9a-f-]{36}$/);
     await new Promise((resolve) => setTimeout(resolve, 1));
