@@ -47,7 +47,9 @@ const FARGATE_PLACEHOLDERS = ["AloftClusterArn", "AloftRunnerTaskDefinitionArn",
  * for subflows `states:StartExecution` on their machines, `DescribeExecution` / `StopExecution`
  * on their executions and the managed EventBridge rule `.sync` needs; for Fargate tasks
  * `ecs:RunTask` of the runner task definition in the cluster, `ecs:StopTask` / `DescribeTasks`
- * of tasks in the cluster, the rule, and `iam:PassRole` of the task's two roles to ECS.
+ * of tasks in the cluster, the rule, and `iam:PassRole` of the task's two roles to ECS; for a
+ * Distributed Map, `states:StartExecution` on itself and `DescribeExecution` / `StopExecution` of
+ * its child executions.
  *
  * @example
  * ```ts
@@ -101,6 +103,15 @@ export class FlowStateMachine extends Construct {
       );
       allow(["states:DescribeExecution", "states:StopExecution"], executions, "startExecution.sync describes and stops the child executions it starts, whose names Step Functions generates.");
       allow(["events:DescribeRule", "events:PutRule", "events:PutTargets"], [managedRule(stack, "StepFunctionsGetEventsForStepFunctionsExecutionRule")]);
+    }
+
+    if (body.includes('"Mode":"DISTRIBUTED"')) {
+      // A Distributed Map runs its items as child executions of this same machine. Its ARN is built from the
+      // name (a token would make the role's policy depend on the machine, which depends on the role).
+      const self = stack.formatArn({ service: "states", resource: "stateMachine", resourceName: props.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      const children = stack.formatArn({ service: "states", resource: "execution", resourceName: `${props.stateMachineName}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      allow(["states:StartExecution"], [self]);
+      allow(["states:DescribeExecution", "states:StopExecution"], [children], "A Distributed Map describes and stops the child executions it starts for its items, whose names Step Functions generates.");
     }
 
     if (FARGATE_PLACEHOLDERS.some((name) => used.has(name))) {

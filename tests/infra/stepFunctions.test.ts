@@ -88,6 +88,7 @@ let taskFunction: lambda.Function;
 let parent: FlowStateMachine;
 let child: FlowStateMachine;
 let express: FlowStateMachine;
+let sweep: FlowStateMachine;
 let template: Template;
 const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId((construct.node.defaultChild ?? construct) as never);
 const getAtt = (construct: { node: { defaultChild?: unknown } }, attribute = "Arn") => ({ "Fn::GetAtt": [logicalId(construct), attribute] });
@@ -124,6 +125,27 @@ beforeAll(() => {
     purpose: "deployment reports/quick.v2",
     type: "EXPRESS",
     compiled: CHILD,
+    taskFunction,
+  });
+  sweep = new FlowStateMachine(stack, "Sweep", {
+    controlPlane,
+    stateMachineName: stateMachineName(controlPlane, "sweep"),
+    purpose: "deployment sweep",
+    type: "STANDARD",
+    compiled: {
+      definition: {
+        StartAt: "Map load",
+        States: {
+          "Map load": {
+            Type: "Map",
+            ItemsPath: "$.params.items",
+            ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "load", States: (CHILD.definition as { States: unknown }).States },
+            End: true,
+          },
+        },
+      },
+      substitutions: ["AloftTaskFunctionArn"],
+    },
     taskFunction,
   });
   template = Template.fromStack(stack);
@@ -209,6 +231,17 @@ describe("FlowStateMachine", () => {
     expect(actions.filter((action) => !action.startsWith("logs:") && !action.startsWith("xray:"))).toEqual(["lambda:InvokeFunction"]);
   });
 
+  it("lets a machine with a Distributed Map start executions of itself and describe and stop its child executions", () => {
+    const own = (resource: string) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, resource]] });
+    expect(statementsOfRole(template, logicalId(sweep.role)).filter((statement) => !statement.actions.some((action) => action.startsWith("logs:") || action.startsWith("xray:")))).toEqual(
+      expectedStatements([
+        { actions: ["lambda:InvokeFunction"], resources: [getAtt(taskFunction)] },
+        { actions: ["states:StartExecution"], resources: [own(":stateMachine:aloft-prod_sweep")] },
+        { actions: ["states:DescribeExecution", "states:StopExecution"], resources: [own(":execution:aloft-prod_sweep/*")] },
+      ]),
+    );
+  });
+
   it("lets only Step Functions of this account assume a machine's role", () => {
     const role = template.findResources("AWS::IAM::Role")[logicalId(parent.role)] as { Properties: { AssumeRolePolicyDocument: { Statement: unknown[] } } };
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -238,7 +271,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("has no unacknowledged cdk-nag AwsSolutions finding on the machines and their roles, Fargate and subflow grants included", () => {
-    const machines = [parent, child, express].map((machine) => machine.node.path);
+    const machines = [parent, child, express, sweep].map((machine) => machine.node.path);
     const findings = new AwsSolutionsChecks(app).validateScope(app).violations.flatMap((violation) =>
       violation.violatingResources
         .filter((resource) => machines.some((path) => (resource.constructPath ?? "").startsWith(`${path}/`)))
