@@ -58,7 +58,7 @@ const FARGATE_PLACEHOLDERS = ["AloftClusterArn", "AloftRunnerTaskDefinitionArn",
  *   stateMachineName: stateMachineName(controlPlane, "nightly-etl"),
  *   purpose: "deployment nightly-etl",
  *   type: "STANDARD",
- *   compiled: compileFlow(etl),
+ *   compiled: await compileFlow(etl),
  *   taskFunction,
  * });
  * machine.stateMachine.attrArn;
