@@ -152,6 +152,8 @@ export class AloftControlPlane extends Construct {
       ALOFT_TABLE_NAME: table.tableName,
       ALOFT_PAYLOAD_BUCKET: bucket.bucketName,
       ALOFT_WEBHOOK_SECRET_ARN: this.webhookSigningKey.secretArn,
+      // Deployment runs created, retried or resumed through the API go to the work queue at once.
+      ALOFT_WORK_QUEUE_URL: workQueue.queueUrl,
     });
     const scheduler = make("scheduler", "Aloft scheduler: creates the scheduled flow runs", Duration.seconds(30), 512, {
       ALOFT_TABLE_NAME: table.tableName,
@@ -192,7 +194,8 @@ export class AloftControlPlane extends Construct {
 
     runState(api, [...RUN_STATE_ACTIONS, "dynamodb:BatchGetItem", "dynamodb:DeleteItem"].sort());
     api.allow(["s3:GetObject", "s3:PutObject"], [payloads], payloadReason);
-    api.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
+    api.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn, queueKey.keyArn]);
+    api.allow(["sqs:SendMessage"], [workQueue.queueArn]);
     // The webhook route verifies signatures with this key (GetSecretValue on exactly this secret, kms:Decrypt via Secrets Manager).
     this.webhookSigningKey.grantRead(api.function);
     // Resuming an approval completes its waitForTaskToken state; SendTask* authorize by task token and take no resource ARN.

@@ -4,7 +4,8 @@ import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../adapters/awsClients.js";
 import { METRICS_NAMESPACE } from "../adapters/environment.js";
 import { countFinishedFlowRuns } from "../adapters/flowRunMetrics.js";
-import { loadS3Client, loadSecretsManagerClient } from "../adapters/lazyAwsClients.js";
+import { loadS3Client, loadSecretsManagerClient, loadSqsClient } from "../adapters/lazyAwsClients.js";
+import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
 import { S3PayloadStore } from "../adapters/s3PayloadStore.js";
 import { loadSfnClient } from "../adapters/sfnStateMachines.js";
 import { SfnStepFunctionsCallbacks } from "../adapters/sfnStepFunctionsCallbacks.js";
@@ -13,6 +14,7 @@ import { iamAuthorizer } from "../http/auth.js";
 import { createApi } from "../http/app.js";
 import { createServices } from "../services/index.js";
 import { serviceDeps } from "../services/context.js";
+import { queueingHooks } from "../services/dispatch.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
 
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "aloft-api" });
@@ -20,7 +22,9 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "aloft-
 /**
  * Builds the API app from the Lambda environment: `ALOFT_TABLE_NAME` names the DynamoDB table and
  * `ALOFT_PAYLOAD_BUCKET` the S3 bucket for large values (its client is loaded by the first such
- * value); API Gateway's IAM authorizer authenticates callers. `ALOFT_WEBHOOK_SECRET_ARN` names the
+ * value); API Gateway's IAM authorizer authenticates callers. With `ALOFT_WORK_QUEUE_URL`, deployment
+ * runs created, retried or resumed through the API are sent to the work queue at once (its SQS
+ * client is loaded by the first). `ALOFT_WEBHOOK_SECRET_ARN` names the
  * Secrets Manager secret webhook senders sign with (unset: no webhook route): read by the first webhook request (and its SDK
  * package loaded then), kept for the execution environment. Flow runs that finish through the
  * API are counted in the `FlowRunsFinished` and `FlowRunsFailed` metrics.
@@ -38,8 +42,11 @@ export function apiFromEnvironment(env: NodeJS.ProcessEnv = process.env): Hono {
   const webhookSecretArn = env.ALOFT_WEBHOOK_SECRET_ARN;
   const store = new DynamoDbStore({ client: makeDynamoDbClient(), tableName });
   const payloads = new S3PayloadStore(() => loadS3Client(), bucket);
+  const queueUrl = env.ALOFT_WORK_QUEUE_URL;
   const deps = serviceDeps(store, payloads, {
     onFlowRunFinished: countFinishedFlowRuns(metrics),
+    // Deployment runs made, retried or resumed here go to the work queue at once (else the monitor finds them Late).
+    ...(queueUrl ? queueingHooks(new SqsWorkQueue(() => loadSqsClient(), queueUrl), Date.now) : {}),
     // Resuming a Step Functions run waiting for approval sends its task token back (SendTaskSuccess).
     stepFunctionsCallbacks: new SfnStepFunctionsCallbacks(() => loadSfnClient()),
   });

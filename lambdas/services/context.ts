@@ -44,6 +44,6 @@ export interface ServiceDeps {
  * const services = createServices(serviceDeps(store));
  * ```
  */
-export function serviceDeps(store: Store, payloads?: PayloadStore, hooks: Pick<ServiceDeps, "onFlowRunFinished" | "stepFunctionsCallbacks"> = {}): ServiceDeps {
+export function serviceDeps(store: Store, payloads?: PayloadStore, hooks: Pick<ServiceDeps, "onFlowRunFinished" | "stepFunctionsCallbacks" | "onDeploymentRunCreated" | "onRunRescheduled"> = {}): ServiceDeps {
   return { store, now: () => Date.now(), newId: () => randomUUID(), ...(payloads ? { payloads } : {}), ...hooks };
 }

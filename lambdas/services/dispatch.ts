@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { DeploymentRecord, FlowRunRecord, WorkPoolRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
+import type { ServiceDeps } from "./context.js";
 import type { FlowRunService } from "./flowRuns.js";
 import { isPayloadRef } from "./payloads.js";
 import { queueDelaySeconds, type ComputeLauncher, type StateMachines, type WorkQueue } from "./ports.js";
@@ -36,6 +37,21 @@ export const HELD_BACK_SECONDS = 30;
  */
 export function computeForWorkPool(pool: Pick<WorkPoolRecord, "type"> | undefined): RunnerCompute | "local" {
   return pool?.type ?? "lambda";
+}
+
+/**
+ * The service hooks that send deployment runs to the dispatcher's work queue as soon as they are
+ * created, retried or resumed (held back until due, at most 15 minutes; the dispatcher re-queues an
+ * early message), instead of leaving them for the monitor's Late sweep.
+ *
+ * @example
+ * ```ts
+ * const deps = serviceDeps(store, payloads, { ...queueingHooks(new SqsWorkQueue(loadSqsClient, queueUrl), Date.now) });
+ * ```
+ */
+export function queueingHooks(queue: WorkQueue, now: () => number): Required<Pick<ServiceDeps, "onDeploymentRunCreated" | "onRunRescheduled">> {
+  const send = (run: FlowRunRecord) => queue.send({ runId: run.id }, { delaySeconds: queueDelaySeconds(run.scheduledTime, now()) });
+  return { onDeploymentRunCreated: (run) => send(run), onRunRescheduled: send };
 }
 
 /** A claimed run: what a runner needs to run it. */

@@ -32,15 +32,16 @@ describe("least-privilege IAM", () => {
     statementsOfRole(synthesized.template, synthesized.logicalId(synthesized.controlPlane.functions[name].role));
   const itemActions = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"];
 
-  it("lets the API function read and write run state (never Scan), payloads under payloads/, use the table and bucket keys, and read the webhook signing key", () => {
-    const { table, indexes, payloads, keys } = shared();
+  it("lets the API function read and write run state (never Scan), payloads under payloads/, queue deployment runs, use the table, bucket and queue keys, and read the webhook signing key", () => {
+    const { table, indexes, payloads, keys, sendToWorkQueue } = shared();
     expect(statementsOf("api")).toEqual(
       expectedStatements([
         ...baseline("api"),
         { actions: [...itemActions, "dynamodb:BatchGetItem", "dynamodb:DeleteItem"], resources: [table] },
         indexes,
         payloads,
-        keys("table", "bucket"),
+        keys("table", "bucket", "queue"),
+        sendToWorkQueue,
         { actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: [synthesized.ref(synthesized.controlPlane.webhookSigningKey)] },
         // Resuming approvals of compiled flows: SendTaskSuccess takes no resource ARN.
         { actions: ["states:SendTaskSuccess"], resources: ["*"] },

@@ -51,7 +51,7 @@ describe("functions", () => {
     for (const name of ["api", "scheduler", "monitor", "mirror", "runner"] as const) {
       expect(Object.keys(environmentOf(name)).filter((key) => key.startsWith("ALOFT_")).sort()).toEqual(
         {
-          api: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WEBHOOK_SECRET_ARN"],
+          api: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WEBHOOK_SECRET_ARN", "ALOFT_WORK_QUEUE_URL"],
           scheduler: ["ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
           monitor: ["ALOFT_CLUSTER_ARN", "ALOFT_STAGE", "ALOFT_TABLE_NAME", "ALOFT_WORK_QUEUE_URL"],
           mirror: ["ALOFT_PAYLOAD_BUCKET", "ALOFT_STAGE", "ALOFT_TABLE_NAME"],
