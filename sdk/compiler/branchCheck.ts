@@ -12,13 +12,14 @@ import { readFile } from "node:fs/promises";
 import type * as TS from "typescript";
 import type { AnyFlow } from "../definitions/flow.js";
 import type { SourceLocation } from "../definitions/sourceFile.js";
+import { FIX_WHEN } from "./symbolic.js";
 
-/** A plain JS branch on a runtime value. */
+/** What the check found: a plain JS branch on a runtime value, or a default the state machine cannot apply. */
 export interface BranchFinding {
   location: SourceLocation;
-  construct: string;
-  /** "the flow's parameters" or "a task's result". */
-  source: string;
+  /** What the flow does, after `flow "<name>" `. */
+  problem: string;
+  fix: string;
 }
 
 /** What the check found: the first offending branch, the run function's line, or why it could not look. */
@@ -39,7 +40,7 @@ type Taint = "the flow's parameters" | "a task's result";
  * @example
  * ```ts
  * const { finding } = await checkBranches(etl);
- * if (finding) console.log(finding.location.line, finding.construct);
+ * if (finding) console.log(finding.location.line, finding.problem);
  * ```
  */
 export async function checkBranches(flow: AnyFlow): Promise<BranchCheck> {
@@ -110,8 +111,19 @@ function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: T
 
   let finding: BranchFinding | undefined;
   const flag = (construct: string, node: TS.Node, taint: Taint | undefined) => {
-    if (!finding && taint) finding = { location: at(node), construct, source: taint };
+    if (!finding && taint) finding = { location: at(node), problem: `branches on ${taint} with plain JavaScript (${construct})`, fix: FIX_WHEN };
   };
+  // A default in the run's destructuring is never applied by the state machine, which reads the input as given.
+  if (params && !ts.isIdentifier(params.name)) {
+    for (const element of params.name.elements) {
+      if (ts.isOmittedExpression(element) || !element.initializer) continue;
+      return {
+        location: at(element),
+        problem: `gives the parameter "${element.name.getText()}" a default in its run function, which the state machine cannot apply`,
+        fix: `give the default in the params schema (.default(${element.initializer.getText()}))`,
+      };
+    }
+  }
 
   const visit = (node: TS.Node): void => {
     if (finding) return;

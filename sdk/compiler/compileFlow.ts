@@ -4,7 +4,6 @@ import type { TaskRuntime } from "../definitions/task.js";
 import { emitSteps, returnState, validateParamsState, type AslState, type EmitContext } from "./emit.js";
 import { checkBranches } from "./branchCheck.js";
 import { CompileError } from "./compileError.js";
-import { FIX_WHEN } from "./symbolic.js";
 import { TraceTooLong, traceFlow } from "./tracer.js";
 
 /**
@@ -82,7 +81,7 @@ export async function compileFlow<P, R>(handle: Flow<P, R>, options: CompileOpti
   if (type !== "STANDARD" && type !== "EXPRESS") throw new TypeError(`compileFlow(): type must be "STANDARD" or "EXPRESS" (got ${String(type)})`);
   const branches = await checkBranches(flow);
   const branchError = branches.finding
-    ? new CompileError(`flow "${flow.name}" branches on ${branches.finding.source} with plain JavaScript (${branches.finding.construct})`, FIX_WHEN, branches.finding.location)
+    ? new CompileError(`flow "${flow.name}" ${branches.finding.problem}`, branches.finding.fix, branches.finding.location)
     : undefined;
   let traced;
   try {

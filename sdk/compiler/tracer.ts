@@ -182,7 +182,9 @@ function hooksFor(trace: Trace, sequence: Sequence): TraceHooks {
       const task = handle as AnyTask;
       checkArguments(trace, `${task.name}.map`, [items]);
       const concurrency = options?.concurrency;
-      if (concurrency !== undefined && exprOf(concurrency)) trace.refuse(`passes a task's result as the concurrency of ${task.name}.map`, "give a literal number");
+      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+        trace.refuse(`maps ${task.name} with a concurrency of ${exprOf(concurrency) ? "a runtime value" : String(concurrency)}`, "give a whole number ≥ 1");
+      }
       const state = trace.stateName(`Map ${task.name}`);
       const innerState = trace.stateName(task.name);
       return pendingValue({

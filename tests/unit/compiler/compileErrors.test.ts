@@ -102,6 +102,13 @@ const cases: [string, Compile, number, string, string][] = [
     `flow "loops-on-result" branches on a task's result with plain JavaScript (a loop condition)`,
     FIX_WHEN,
   ],
+  [
+    "a parameter default in the run function",
+    compiling(refusals.defaultInRun),
+    168,
+    `flow "default-in-run" gives the parameter "limit" a default in its run function, which the state machine cannot apply`,
+    "give the default in the params schema (.default(10))",
+  ],
 ];
 
 describe("compileFlow refuses what a state machine cannot do, naming the file, line and fix", () => {
