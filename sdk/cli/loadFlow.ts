@@ -1,7 +1,6 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import type { AnyFlow } from "../definitions/flow.js";
 import { oneLine, UsageError } from "./usageError.js";
 
@@ -92,7 +91,7 @@ export async function loadFlow(target: string, cwd: string = process.cwd(), sele
 
   let moduleExports: Record<string, unknown>;
   try {
-    moduleExports = exportsOf((await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>);
+    moduleExports = exportsOf((await importSource(path)) as Record<string, unknown>);
   } catch (error) {
     throw new UsageError(`cannot load ${file}: ${oneLine(error instanceof Error ? error.message : String(error))}`);
   }
@@ -114,6 +113,18 @@ export async function loadFlow(target: string, cwd: string = process.cwd(), sele
   if (flows.length === 1 && only) return { flow: only[1], exportName: only[0], path };
   if (flows.length === 0) throw new UsageError(`${file} exports no flow (export one made with flow())`);
   throw new UsageError(`${file} exports ${flows.length} flows (${flows.map(([name]) => name).join(", ")}); pick one with ${file}:<export>`);
+}
+
+/**
+ * Imports a flow file: an `.mjs` file (always an ES module) natively, anything else through tsx,
+ * which compiles TypeScript and bridges CommonJS. tsx is loaded only when needed: a runner process
+ * that loads plain ES modules starts ~0.4 s sooner.
+ */
+async function importSource(path: string): Promise<unknown> {
+  const url = pathToFileURL(path).href;
+  if (path.endsWith(".mjs")) return import(url);
+  const { tsImport } = await import("tsx/esm/api");
+  return tsImport(url, import.meta.url);
 }
 
 /**
