@@ -97,7 +97,8 @@ function describeRule(rule: State): string {
   }
   if (Array.isArray(rule.Or)) return `(${(rule.Or as State[]).map(describeRule).join(" or ")})`;
   if (rule.Not) return `not ${describeRule(rule.Not as State)}`;
-  const variable = String(rule.Variable).replace(/^\$\.results\.([^.[]+)\.value/, "$1").replace(/^\$\./, "");
+  // "$.results.fetch_score.value.total" reads as "fetch_score.total", "$.params.day" as "params.day".
+  const variable = String(rule.Variable).replace(/^\$\.results\.([^.[]+)((?:\[\d+\])?)\.value/, "$1$2").replace(/^\$\./, "");
   for (const [key, value] of Object.entries(rule)) {
     if (key === "Variable" || key === "Next") continue;
     if (/^Is(Present|String|Numeric|Boolean)$/.test(key)) continue;

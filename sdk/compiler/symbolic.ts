@@ -68,6 +68,7 @@ export function exprOf(value: unknown): Expr | undefined {
  */
 export function describeExpr(expr: Expr): string {
   if (expr.kind === "path" && expr.path.startsWith("$.params")) return "the flow's parameters";
+  if (expr.kind === "path" && expr.path.startsWith("$$.")) return "the run's id";
   return "a task's result";
 }
 
