@@ -98,7 +98,9 @@ export interface RunMonitorDeps {
  *
  * - **Late:** a SCHEDULED run more than {@link LATE_AFTER_SECONDS} past its due time was not
  *   dispatched (its message was lost, or its creator died before sending it). It is renamed Late,
- *   keeping its due time (transition id `late:<runId>`, so once), and a deployment run is queued again.
+ *   keeping its due time (transition id `late:<runId>:<version>`, so once per wait), and a deployment run is
+ *   queued again. Every monitor write names the version of the run it judged, so a run that moved
+ *   since the listing (claimed, started, finished) is left alone.
  * - **Crashed:** a run held by a runner (it has a runner token) that is RUNNING, PAUSED (not
  *   Suspended) or waiting for an in-process retry, with no heartbeat for {@link MISSED_HEARTBEATS}
  *   intervals — or PENDING with no sign of its runner for the launch timeout — is CRASHED with the
@@ -151,8 +153,10 @@ export class RunMonitor {
     if (Date.parse(run.scheduledTime) >= this.deps.now() - LATE_AFTER_SECONDS * 1000) return;
     const { decision } = await this.deps.flowRuns.proposeState(run.id, {
       state: { type: "SCHEDULED", name: "Late", scheduledTime: run.scheduledTime },
-      transitionId: `late:${run.id}`,
+      transitionId: `late:${run.id}:${run.version}`,
       controlPlane: true,
+      // The listing may be stale: a run claimed since must not be taken back.
+      expectVersion: run.version,
     });
     if (decision.status !== "ACCEPT" || decision.rule === "duplicate-transition") return;
     outcome.late.push(run.id);
@@ -172,8 +176,9 @@ export class RunMonitor {
       error: { name: "RunnerLost", message: reason },
       transitionId: `crash:${run.id}:${run.version}`,
       ...(run.runnerToken === undefined ? {} : { runnerToken: run.runnerToken }),
-      // A beat that lands between this read and the write wins: the runner is alive.
+      // A beat, or a transition, that lands after the listing wins: the runner is alive.
       expectHeartbeatAt: run.heartbeatAt ?? null,
+      expectVersion: run.version,
     });
     if (crash.decision.status !== "ACCEPT" || crash.decision.rule === "duplicate-transition") return;
     outcome.crashed.push(run.id);
@@ -229,6 +234,7 @@ export class RunMonitor {
       state: { type: "CANCELLED", message: stopped ? `${reason}, so it was stopped` : reason },
       transitionId: `cancel-grace:${run.id}:${run.version}`,
       controlPlane: true,
+      expectVersion: run.version,
     });
     if (decision.status !== "ACCEPT" || decision.rule === "duplicate-transition") return;
     outcome.cancelled.push(run.id);

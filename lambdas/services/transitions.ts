@@ -26,6 +26,8 @@ export interface Proposal {
   claimToken?: string;
   /** Internal (the monitor's crash): the runner's last heartbeat as seen; refused, atomically, if it moved. */
   expectHeartbeatAt?: string | null;
+  /** Internal (the monitor): the version of the run the proposal was made about; refused once the run changed. */
+  expectVersion?: number;
 }
 
 /** The stored fields of a run the transition logic reads. */
@@ -97,6 +99,7 @@ export async function applyProposal<R extends TransitionTarget>(
       ...(proposal.controlPlane === undefined ? {} : { controlPlane: proposal.controlPlane }),
       ...(proposal.claimToken === undefined ? {} : { claimToken: proposal.claimToken }),
       ...(proposal.expectHeartbeatAt === undefined ? {} : { expectHeartbeatAt: proposal.expectHeartbeatAt }),
+      ...(proposal.expectVersion === undefined ? {} : { expectVersion: proposal.expectVersion }),
       now: at,
       concurrency,
     });

@@ -57,7 +57,8 @@ export type DecisionRule =
   | "concurrency-full"
   | "concurrency-cancel-new"
   | "claimed-by-another-runner"
-  | "runner-heartbeat-moved";
+  | "runner-heartbeat-moved"
+  | "run-changed";
 
 /**
  * What happens when a concurrency limit is full: `ENQUEUE` makes the run WAIT for a slot,
@@ -202,6 +203,11 @@ export interface TransitionInput {
    * write is conditional on it too, so a beat that lands between the read and the write wins.
    */
   expectHeartbeatAt?: string | null;
+  /**
+   * The proposal was made about this version of the run (the monitor, from a listing): a run that
+   * has changed since is not touched (REJECT, "run-changed").
+   */
+  expectVersion?: number;
 }
 
 /**

@@ -21,6 +21,8 @@
  *    the monitor) need no token. A SCHEDULED run keeps its token only when its own runner proposed
  *    it (the wait of an in-process flow retry); no claim takes such a run. So two runners never
  *    both run one run: the second claim changes the token, and the first runner's reports are refused.
+ *    A proposal about a given version of the run (`expectVersion`: the monitor's, made from a listing)
+ *    is refused ("run-changed") once the run has moved on.
  *    A crash proposal that names the runner's last heartbeat it saw (`expectHeartbeatAt`) is refused
  *    ("runner-heartbeat-moved") when the runner has beaten since, and its write is conditional on it.
  * 4. A transition id the run has already recorded: ACCEPT with the current state, no write and no
@@ -183,6 +185,9 @@ export function decideTransition(input: TransitionInput): Decision {
   const to = proposed.type;
   const claimedElsewhere = tokenProblem(input, current);
   if (claimedElsewhere !== undefined) return reject(current, "claimed-by-another-runner", claimedElsewhere);
+  if (input.expectVersion !== undefined && current.version !== input.expectVersion) {
+    return reject(current, "run-changed", `The proposal was made about version ${input.expectVersion} of the run; it is at version ${current.version} (${from}) now.`);
+  }
   if (input.expectHeartbeatAt !== undefined && (current.heartbeatAt ?? null) !== input.expectHeartbeatAt) {
     return reject(current, "runner-heartbeat-moved", `The runner beat at ${current.heartbeatAt ?? "(never)"}, after the heartbeat the proposal expected; it is alive.`);
   }

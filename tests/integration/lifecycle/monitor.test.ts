@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunMonitor, type LifecycleTimings } from "../../../lambdas/services/monitoring.js";
 import type { FlowRunRecord, RunnerInfo } from "../../../lambdas/store/records.js";
+import type { FlowRunFilter, Store } from "../../../lambdas/store/store.js";
 import { startTestControlPlane, type TestControlPlane } from "../../support/controlPlane.js";
 
 const TIMINGS: LifecycleTimings = { heartbeatSeconds: 0.2, launchTimeoutSeconds: 5, cancelGraceSeconds: 30 };
@@ -171,6 +172,36 @@ describe("crash detection", () => {
     advance(60);
     expect((await monitor.sweep()).crashed).not.toContain(run.id);
     expect((await stateOf(run.id)).type).toBe("RUNNING");
+  });
+});
+
+describe("a stale listing", () => {
+  it("does not take back a run claimed after the listing that found it late", async () => {
+    const { run } = await cp.services.flowRuns.create({ flowName: "etl", scheduledTime: new Date(clock - 60_000).toISOString() });
+    const stale = await cp.store.listFlowRuns({ stateType: "SCHEDULED" }, { limit: 1_000 });
+    expect(stale.items.map((item) => item.id)).toContain(run.id);
+    await cp.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, controlPlane: true, claimToken: "tok-after-listing" });
+    const staleStore: Store = Object.assign(Object.create(cp.store) as Store, {
+      listFlowRuns: async (filter: FlowRunFilter) => (filter.stateType === "SCHEDULED" ? stale : { items: [] }),
+    });
+    const staleMonitor = new RunMonitor({ store: staleStore, flowRuns: cp.services.flowRuns, now: () => clock, timings: TIMINGS, enqueue: async () => {}, stopRunner: async () => false });
+
+    expect((await staleMonitor.sweep()).late).not.toContain(run.id);
+    expect(await cp.store.getFlowRun(run.id)).toMatchObject({ state: { type: "PENDING" }, runnerToken: "tok-after-listing" });
+  });
+
+  it("does not crash a run that moved on (a transition of its runner) after the listing that found its runner silent", async () => {
+    const id = await runningRun("tok-finished");
+    advance(1);
+    const stale = await cp.store.listFlowRuns({ stateType: "RUNNING" }, { limit: 1_000 });
+    await cp.services.flowRuns.proposeState(id, { state: { type: "RUNNING", name: "Retrying" }, runnerToken: "tok-finished" });
+    const staleStore: Store = Object.assign(Object.create(cp.store) as Store, {
+      listFlowRuns: async (filter: FlowRunFilter) => (filter.stateType === "RUNNING" ? stale : { items: [] }),
+    });
+    const staleMonitor = new RunMonitor({ store: staleStore, flowRuns: cp.services.flowRuns, now: () => clock, timings: TIMINGS, enqueue: async () => {}, stopRunner: async () => false });
+
+    expect((await staleMonitor.sweep()).crashed).not.toContain(id);
+    expect((await stateOf(id)).name).toBe("Retrying");
   });
 });
 

@@ -40,7 +40,7 @@ describe("monitor function", () => {
     const late = await plane.services.flowRuns.get(missed.id);
     expect(late.state).toMatchObject({ type: "SCHEDULED", name: "Late" });
     expect(late.scheduledTime).toBe(missed.scheduledTime);
-    expect(late.transitionIds).toContain(`late:${missed.id}`);
+    expect(late.transitionIds).toContain(`late:${missed.id}:${missed.version}`);
     for (const untouched of [justDue, future]) expect((await plane.services.flowRuns.get(untouched.id)).state.name).toBe("Scheduled");
     expect((await plane.services.flowRuns.get(claimed.id)).state.type).toBe("PENDING");
   });
