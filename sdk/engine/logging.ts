@@ -1,5 +1,6 @@
 import type { Artifact, LogEntry, LogLevel } from "../model/runs.js";
 import { engineDefaults, runScopes, type FlowScope, type TaskScope } from "./context.js";
+import { activeTrace } from "../compiler/traceContext.js";
 
 /**
  * Writes log lines to the run they come from.
@@ -68,6 +69,8 @@ export function scopedLogger(flow: FlowScope | undefined, task: TaskScope | unde
 const fromContext =
   (level: LogLevel) =>
   (message: string, fields?: Record<string, unknown>): void => {
+    // A flow body being compiled logs nothing (its values are symbolic), like its ctx.log.
+    if (activeTrace()) return;
     const scope = runScopes.getStore();
     emitLog(level, message, fields, scope?.flow, scope?.task);
   };

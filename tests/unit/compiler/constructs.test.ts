@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CompileError, compileFlow, flow, sleep, task, waitForApproval, type StateMachineDefinition } from "aloft";
+import { CompileError, compileFlow, flow, log, sleep, task, waitForApproval, type StateMachineDefinition } from "aloft";
 import { aslProblems } from "./validateAsl.js";
 
 const TRANSIENT = {
@@ -287,7 +287,7 @@ describe("what each flow construct compiles into", () => {
 });
 
 describe("plain JavaScript on values known while compiling", () => {
-  it("compiles: branches and loops on literals, callbacks whose parameters shadow the flow's, the run's attempt", async () => {
+  it("compiles: branches and loops on literals, callbacks whose parameters shadow the flow's, the run's attempt, log lines", async () => {
     const literalWork = flow({
       name: "literal-work",
       run: async ({ n }: { n: number }, ctx) => {
@@ -296,6 +296,7 @@ describe("plain JavaScript on values known while compiling", () => {
         for (const weight of weights) if (weight > 1) total += weight;
         if (ctx.attempt > 1) ctx.log.info("retrying");
         const doubled = await double(n);
+        log.info("doubled", { doubled, label: `n=${n}` });
         return { total, doubled };
       },
     });
