@@ -176,10 +176,16 @@ export class FlowRunService {
   }
 
   /**
-   * Suspends a Step Functions run at an approval: PAUSED "Suspended" with the approval state's task
-   * token kept on the run until `resume` completes it (the task Lambda calls this).
+   * Suspends a run at an approval: PAUSED "Suspended" with the approval's token kept on the run until
+   * `resume` completes it (the Step Functions task Lambda, with `executionArn`, and `waitForApproval`
+   * in the local engine call this).
    */
-  async awaitApproval(id: string, request: { taskToken: string; stateName?: string; timeoutSeconds?: number }): Promise<TransitionOutcome<FlowRunRecord>> {
+  async awaitApproval(id: string, request: { taskToken: string; stateName?: string; timeoutSeconds?: number; executionArn?: string }): Promise<TransitionOutcome<FlowRunRecord>> {
+    if (request.executionArn !== undefined && (await this.deps.store.getFlowRun(id))?.state.type === "PENDING") {
+      // The execution runs, but its RUNNING status event has not been mirrored yet: record it now, under
+      // the transition id the mirror uses, so that the event, when it comes, changes nothing.
+      await this.proposeState(id, { state: { type: "RUNNING" }, controlPlane: true, transitionId: `sfn:${request.executionArn}:RUNNING` });
+    }
     const waiting = request.stateName === undefined ? "waiting for approval" : `waiting for approval at ${request.stateName}`;
     const message = request.timeoutSeconds === undefined ? waiting : `${waiting} (times out after ${request.timeoutSeconds}s)`;
     const outcome = await this.proposeState(id, {

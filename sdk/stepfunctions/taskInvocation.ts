@@ -57,7 +57,7 @@ export interface ResultPayloads {
  */
 export interface StepFunctionsControlPlane extends ControlPlaneCalls {
   /** Moves the run to PAUSED "Suspended", keeping `taskToken` with it for resume to complete. */
-  awaitApproval(runId: string, request: { taskToken: string; stateName?: string; timeoutSeconds?: number }): Promise<unknown>;
+  awaitApproval(runId: string, request: { taskToken: string; stateName?: string; timeoutSeconds?: number; executionArn?: string }): Promise<unknown>;
 }
 
 /**
@@ -226,6 +226,7 @@ async function awaitApproval(invocation: z.output<typeof ApprovalInvocationSchem
   }
   await deps.controlPlane.awaitApproval(invocation.flowRunId, {
     taskToken: invocation.taskToken,
+    ...(invocation.executionArn === undefined ? {} : { executionArn: invocation.executionArn }),
     ...(invocation.stateName === undefined ? {} : { stateName: invocation.stateName }),
     ...(invocation.timeoutSeconds === undefined ? {} : { timeoutSeconds: invocation.timeoutSeconds }),
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { flow, MemoryCacheStore, task, waitForApproval } from "aloft";
-import { runStateMachineLocally } from "aloft/stepfunctions";
+import { runStateMachineLocally, runStepFunctionsInvocation } from "aloft/stepfunctions";
+import { ExecutionMirror } from "../../../lambdas/services/mirroring.js";
 import { stepFunctionsControlPlane } from "../../../lambdas/services/stepFunctionTasks.js";
 import { startTestControlPlane, type TestControlPlane } from "../../support/controlPlane.js";
 
@@ -70,4 +71,19 @@ test("without a control plane an approval fails the execution, naming why", asyn
   expect(result.status).toBe("Failed");
   expect(result.error?.error).toBe("Aloft.Abort");
   expect(JSON.parse(result.error!.cause).errorMessage).toBe(`flow run ${result.runId} waits for approval, but no control plane is configured to keep its task token until a resume`);
+});
+
+test("an approval reached before the mirror saw the execution start records RUNNING itself, so the late event changes nothing", async () => {
+  const { run } = await cp.services.flowRuns.create({ flowName: "sfn-release", initialState: "PENDING" });
+  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:release:${run.id}`;
+  const payload = { kind: "aloft.approval", flowName: "sfn-release", flowRunId: run.id, executionArn, taskToken: "AQB-token", stateName: "Approval 1" };
+
+  expect(await runStepFunctionsInvocation(payload, { controlPlane: stepFunctionsControlPlane(cp.services), recorder: {} })).toBeNull();
+  const late = await new ExecutionMirror({ store: cp.store, flowRuns: cp.services.flowRuns }).apply({ executionArn, name: run.id, status: "RUNNING" });
+
+  expect(late.action).toBe("duplicate");
+  const stored = await cp.services.flowRuns.get(run.id);
+  expect(stored.state).toMatchObject({ type: "PAUSED", name: "Suspended", message: "waiting for approval at Approval 1" });
+  expect(stored.approvalToken).toBe("AQB-token");
+  expect((await cp.services.flowRuns.history(run.id)).map((entry) => entry.state.type)).toEqual(["PENDING", "RUNNING", "PAUSED"]);
 });
