@@ -6,6 +6,7 @@ import { METRICS_NAMESPACE, requireEnv } from "../adapters/environment.js";
 import { EcsComputeLauncher } from "../adapters/ecsLauncher.js";
 import { loadEcsClient, loadSqsClient } from "../adapters/lazyAwsClients.js";
 import { SqsWorkQueue } from "../adapters/sqsWorkQueue.js";
+import { loadSfnClient, SfnStateMachines } from "../adapters/sfnStateMachines.js";
 import { serviceDeps } from "../services/context.js";
 import { FlowRunService } from "../services/flowRuns.js";
 import { lifecycleTimings, RunMonitor, type SweepOutcome } from "../services/monitoring.js";
@@ -21,7 +22,8 @@ const tracer = new Tracer({ serviceName: SERVICE });
  * table), `ALOFT_WORK_QUEUE_URL` (the SQS work queue it re-sends missed and re-scheduled runs to;
  * `sqs:SendMessage`), the lifecycle timings `ALOFT_HEARTBEAT_SECONDS` (10), `ALOFT_LAUNCH_TIMEOUT_SECONDS`
  * (300) and `ALOFT_CANCEL_GRACE_SECONDS` (30), and `ALOFT_CLUSTER_ARN`, the cluster of Fargate
- * runners it stops when they ignore a cancel (`ecs:StopTask`). Lambda runners cannot be stopped:
+ * runners it stops when they ignore a cancel (`ecs:StopTask`); the executions of cancelled Step
+ * Functions runs are stopped (`states:StopExecution`). Lambda runners cannot be stopped:
  * their run is cancelled and their reports refused. AWS clients are loaded by the first sweep that needs them.
  *
  * @example
@@ -50,6 +52,7 @@ export function monitorFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ru
     timings,
     enqueue: (run) => queue.send({ runId: run.id }),
     stopRunner: (runner, reason) => (runner.kind === "ecs" ? ecs.stop(runner, reason) : Promise.resolve(false)),
+    stateMachines: new SfnStateMachines(async () => tracer.captureAWSv3Client(await loadSfnClient())),
   });
 }
 

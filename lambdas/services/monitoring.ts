@@ -1,6 +1,7 @@
 import type { FlowRunRecord, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter, Store } from "../store/store.js";
 import type { FlowRunService } from "./flowRuns.js";
+import type { StateMachines } from "./ports.js";
 
 /** A SCHEDULED run this long past its due time is Late. */
 export const LATE_AFTER_SECONDS = 15;
@@ -91,6 +92,8 @@ export interface RunMonitorDeps {
   timings: LifecycleTimings;
   enqueue: (run: FlowRunRecord) => Promise<void>;
   stopRunner: (runner: RunnerInfo, reason: string) => Promise<boolean>;
+  /** Stops the executions of cancelled runs of "step-functions" deployments (on AWS); without it they are cancelled after the grace period only. */
+  stateMachines?: Pick<StateMachines, "stop">;
 }
 
 /**
@@ -112,6 +115,7 @@ export interface RunMonitorDeps {
  *   retries, up to {@link MAX_LAUNCH_CRASHES} times.
  * - **Cancelled:** a run CANCELLING for longer than the grace period has a runner that did not stop:
  *   it is stopped through its launcher (the runner its heartbeats described) and the run CANCELLED.
+ *   A cancelled run of a "step-functions" deployment has no runner: its execution is stopped at once.
  *
  * @example
  * ```ts
@@ -226,7 +230,10 @@ export class RunMonitor {
   /** Stops a runner that ignored a cancel request for longer than the grace period, and cancels its run. */
   private async checkCancelling(run: FlowRunRecord, outcome: SweepOutcome): Promise<void> {
     const { cancelGraceSeconds } = this.deps.timings;
-    if (this.deps.now() - Date.parse(run.state.timestamp) <= cancelGraceSeconds * 1000) return;
+    if (this.deps.now() - Date.parse(run.state.timestamp) <= cancelGraceSeconds * 1000) {
+      await this.stopExecution(run, outcome);
+      return;
+    }
     const reason = `the runner did not stop within ${cancelGraceSeconds}s of the cancel request`;
     let stopped = false;
     if (run.runner !== undefined) stopped = await this.deps.stopRunner(run.runner, `flow run ${run.id} was cancelled and ${reason}`);
@@ -239,5 +246,19 @@ export class RunMonitor {
     if (decision.status !== "ACCEPT" || decision.rule === "duplicate-transition") return;
     outcome.cancelled.push(run.id);
     if (stopped) outcome.stopped.push(run.id);
+  }
+
+  /**
+   * A cancelled run of a "step-functions" deployment has no runner to hear it: its execution is
+   * stopped at once (the mirror then records the run CANCELLED from the ABORTED execution).
+   */
+  private async stopExecution(run: FlowRunRecord, outcome: SweepOutcome): Promise<void> {
+    const { stateMachines, store } = this.deps;
+    if (stateMachines === undefined || run.runnerToken !== undefined || run.deploymentId === undefined) return;
+    const deployment = await store.getDeploymentById(run.deploymentId);
+    if (deployment?.engine !== "step-functions" || deployment.stateMachineArn === undefined) return;
+    if (await stateMachines.stop({ stateMachineArn: deployment.stateMachineArn, runId: run.id, reason: `flow run ${run.id} was cancelled` })) {
+      outcome.stopped.push(run.id);
+    }
   }
 }

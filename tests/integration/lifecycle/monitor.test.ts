@@ -224,6 +224,35 @@ describe("cancellation", () => {
     expect(await stateOf(id)).toMatchObject({ type: "CANCELLED", message: "the runner did not stop within 30s of the cancel request, so it was stopped" });
   });
 
+  it("stops the execution of a cancelled Step Functions run at once, and cancels the run after the grace period if the mirror never does", async () => {
+    const stateMachineArn = "arn:aws:states:us-east-1:123456789012:stateMachine:aloft-dev_etl";
+    await cp.services.deployments.create({ name: "etl-sfn", flowName: "etl", engine: "step-functions", stateMachineArn });
+    const executionStops: Array<{ stateMachineArn: string; runId: string; reason: string }> = [];
+    const sfnMonitor = new RunMonitor({
+      store: cp.store,
+      flowRuns: cp.services.flowRuns,
+      now: () => clock,
+      timings: TIMINGS,
+      enqueue: async () => {},
+      stopRunner: async () => false,
+      stateMachines: { stop: async (request) => (executionStops.push(request), true) },
+    });
+    const { run } = await cp.services.deployments.run("etl-sfn", {});
+    // Claimed without a token (no runner beats for it) and started by the mirror.
+    await cp.services.flowRuns.proposeState(run.id, { state: { type: "PENDING" }, controlPlane: true });
+    await cp.services.flowRuns.proposeState(run.id, { state: { type: "RUNNING" }, controlPlane: true });
+    await cp.services.flowRuns.cancel(run.id);
+
+    const first = await sfnMonitor.sweep();
+    expect(first.stopped).toContain(run.id);
+    expect(executionStops.filter((stop) => stop.runId === run.id)).toEqual([{ stateMachineArn, runId: run.id, reason: `flow run ${run.id} was cancelled` }]);
+    expect((await stateOf(run.id)).type).toBe("CANCELLING");
+
+    advance(31);
+    expect((await sfnMonitor.sweep()).cancelled).toContain(run.id);
+    expect((await stateOf(run.id)).type).toBe("CANCELLED");
+  });
+
   it("lets a runner that stops in time cancel the run itself, and stops nothing", async () => {
     const id = await runningRun("tok-polite");
     await cp.services.flowRuns.cancel(id);
