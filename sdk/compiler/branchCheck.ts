@@ -176,6 +176,15 @@ function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: T
       const taint = taintOf(node.expression);
       if (taint && ts.isVariableDeclarationList(node.initializer)) node.initializer.declarations.forEach((d) => bindNames(ts, d.name, taint, tainted));
     }
+    if (ts.isTryStatement(node) && !finding && containsAwait(ts, node.tryBlock)) {
+      // The trace never fails, so the catch (or finally) path would never be compiled.
+      finding = {
+        location: at(node),
+        problem: `handles a failure with try/${node.catchClause ? "catch" : "finally"} around an await`,
+        fix: "give the task an onFailure hook, or run the flow in durable mode",
+      };
+      return;
+    }
     if (ts.isIfStatement(node)) flag("an if statement", node.expression, taintOf(node.expression));
     else if (ts.isConditionalExpression(node)) flag("a ?: conditional", node.condition, taintOf(node.condition));
     else if (ts.isWhileStatement(node) || ts.isDoStatement(node)) flag("a loop condition", node.expression, taintOf(node.expression));
@@ -199,6 +208,12 @@ function findBranch(ts: typeof TS, run: TS.FunctionLikeDeclaration, at: (node: T
   const visitNested = (node: TS.Node): void => ts.forEachChild(node, visit);
   if (run.body) visit(run.body);
   return finding;
+}
+
+function containsAwait(ts: typeof TS, node: TS.Node): boolean {
+  if (ts.isAwaitExpression(node)) return true;
+  if (ts.isFunctionLike(node)) return false;
+  return ts.forEachChild(node, (child) => containsAwait(ts, child) || undefined) ?? false;
 }
 
 function bindNames(ts: typeof TS, name: TS.BindingName, taint: Taint, tainted: Map<string, Taint>): void {

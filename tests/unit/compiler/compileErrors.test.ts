@@ -109,6 +109,13 @@ const cases: [string, Compile, number, string, string][] = [
     `flow "default-in-run" gives the parameter "limit" a default in its run function, which the state machine cannot apply`,
     "give the default in the params schema (.default(10))",
   ],
+  [
+    "try/catch around an awaited task",
+    compiling(refusals.tryCatch),
+    174,
+    `flow "try-catch" handles a failure with try/catch around an await`,
+    "give the task an onFailure hook, or run the flow in durable mode",
+  ],
 ];
 
 describe("compileFlow refuses what a state machine cannot do, naming the file, line and fix", () => {
