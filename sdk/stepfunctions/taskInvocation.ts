@@ -244,7 +244,8 @@ async function withFlowScope<T>(
   const services: EngineServices = {
     clock: deps.clock ?? defaults.clock,
     cache: deps.cache ?? defaults.cache,
-    recorder: combineRecorders(defaults.recorder, link?.recorder ?? defaults.telemetry, deps.recorder),
+    // Reports go to deps.controlPlane only: a control plane this process is connected to has no run of this execution.
+    recorder: combineRecorders(defaults.recorder, link?.recorder, deps.recorder),
   };
   const now = services.clock.now();
   const run: FlowRun = {
