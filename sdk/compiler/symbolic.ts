@@ -107,7 +107,8 @@ export function symbolic(expr: Expr, tokens: TokenTable, refuse: Refuse, lastKey
     },
     apply() {
       const name = lastKey === undefined ? "it" : `.${lastKey}()`;
-      return refuse(`calls ${name} on ${what}`, FIX_TASK);
+      const mapping = lastKey === "map" || lastKey === "forEach";
+      return refuse(`calls ${name} on ${what}`, mapping ? `map a task over it with task.map(items) (a Map state), ${FIX_TASK}` : FIX_TASK);
     },
     construct() {
       return refuse(`constructs an object from ${what}`, FIX_TASK);

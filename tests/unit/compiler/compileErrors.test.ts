@@ -116,6 +116,13 @@ const cases: [string, Compile, number, string, string][] = [
     `flow "try-catch" handles a failure with try/catch around an await`,
     "give the task an onFailure hook, or run the flow in durable mode",
   ],
+  [
+    "Promise.all over an array map of the parameters",
+    compiling(refusals.mapsWithArrayMap),
+    184,
+    `flow "maps-with-array-map" calls .map() on the flow's parameters`,
+    `map a task over it with task.map(items) (a Map state), ${FIX_TASK}`,
+  ],
 ];
 
 describe("compileFlow refuses what a state machine cannot do, naming the file, line and fix", () => {
