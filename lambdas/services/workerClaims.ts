@@ -85,35 +85,41 @@ export class WorkerClaimService {
         throw new ServiceError("NOT_FOUND", `work pool "${pool.name}" has no queue "${request.queue}"; its queues are: ${queuesByPriority(pool).map((queue) => queue.name).join(", ")}`);
       }
       const eligible = pool.paused ? [] : queuesByPriority(pool).filter((queue) => !queue.paused && (request.queue === undefined || queue.name === request.queue));
+      // The queues a long poll may wait on: a queue at its concurrency limit is not one (a message
+      // received from it would only be put back, and counted toward its dead-letter limit).
+      const pollable: WorkPoolQueue[] = [];
       for (const queue of eligible) {
         if (items.length >= limit) break;
-        await this.takeFrom(pool, queue, limit - items.length, items, request.workerId);
+        if (await this.takeFrom(pool, queue, limit - items.length, items, request.workerId)) pollable.push(queue);
       }
       const remainingSeconds = Math.floor((deadline - Date.now()) / 1000);
-      if (items.length > 0 || remainingSeconds <= 0 || signal?.aborted === true || eligible.length === 0) {
-        if (items.length === 0 && eligible.length === 0 && remainingSeconds > 0 && signal?.aborted !== true) {
-          // A paused pool: wait (briefly) for it to be resumed rather than spin.
-          await sleep(Math.min(1_000, remainingSeconds * 1000), signal);
-          continue;
-        }
-        return items;
+      if (items.length > 0 || remainingSeconds <= 0 || signal?.aborted === true) return items;
+      if (pollable.length === 0) {
+        // A paused pool, or every queue paused or full: look again shortly rather than spin.
+        await sleep(Math.min(1_000, remainingSeconds * 1000), signal);
+        continue;
       }
-      await this.longPoll(pool, eligible, Math.min(remainingSeconds, MAX_CLAIM_WAIT_SECONDS), limit, items, request.workerId, signal);
+      await this.longPoll(pool, pollable, Math.min(remainingSeconds, MAX_CLAIM_WAIT_SECONDS), limit, items, request.workerId, signal);
       if (items.length > 0) return items;
     }
   }
 
-  /** Claims up to `wanted` runs from one queue into `items`. */
-  private async takeFrom(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<void> {
-    const work = queue.concurrencyLimit === undefined ? this.drain(pool, queue, wanted, items, workerId) : this.serialized(pool, queue, () => this.drainLimited(pool, queue, wanted, items, workerId));
-    await work;
+  /** Claims up to `wanted` runs from one queue into `items`; false when the queue is at its concurrency limit. */
+  private async takeFrom(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<boolean> {
+    if (queue.concurrencyLimit === undefined) {
+      await this.drain(pool, queue, wanted, items, workerId);
+      return true;
+    }
+    return this.serialized(pool, queue, () => this.drainLimited(pool, queue, wanted, items, workerId));
   }
 
-  private async drainLimited(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<void> {
+  private async drainLimited(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<boolean> {
     const limit = queue.concurrencyLimit ?? 0;
     const taken = await this.deps.dispatch.takenRunsIn(pool.name, queue.name, limit);
     const room = Math.min(wanted, limit - taken);
-    if (room > 0) await this.drain(pool, queue, room, items, workerId);
+    if (room <= 0) return false;
+    await this.drain(pool, queue, room, items, workerId);
+    return true;
   }
 
   /** Receives and claims until `wanted` runs are taken or the queue has no visible message. */

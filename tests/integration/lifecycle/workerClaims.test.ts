@@ -154,10 +154,16 @@ describe("POST /v1/work-pools/{pool}/claims", () => {
     expect(taken).toHaveLength(2);
     expect((await claim("narrow", { limit: 5 })).items).toEqual([]);
 
+    // A worker waiting on a full queue leaves its messages alone: none of them is received again and again into the dead-letter queue.
+    expect((await claim("narrow", { limit: 5, waitSeconds: 2 })).items).toEqual([]);
+    expect(lifecycle.queues.deadLetterQueue({ pool: "narrow", queue: "default" }).counts().visible).toBe(0);
+
     const done = taken[0]!;
     await services.flowRuns.proposeState(done.runId, { state: { type: "RUNNING" }, runnerToken: done.runnerToken });
     await services.flowRuns.proposeState(done.runId, { state: { type: "COMPLETED" }, runnerToken: done.runnerToken });
     expect((await claim("narrow", { limit: 5 })).items).toHaveLength(1);
+    const waiting = lifecycle.queues.queue({ pool: "narrow", queue: "default" }).counts();
+    expect(waiting.visible + waiting.inFlight + waiting.delayed).toBe(2);
   });
 
   it("leaves a run that is not due in the queue for later", async () => {
