@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Stage } from "aws-cdk-lib";
+import { Annotations, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Stage } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -221,7 +221,7 @@ export class FlowBundle extends Construct {
       }
       const isRoot = path.length === 1;
       const id = `StateMachine${constructIdPart(deployment.name)}${isRoot ? "" : `Subflow${constructIdPart(definition.flow)}`}`;
-      return new FlowStateMachine(this, id, {
+      const machine = new FlowStateMachine(this, id, {
         controlPlane,
         stateMachineName: isRoot ? stateMachineName(controlPlane, deployment.name) : stateMachineName(controlPlane, deployment.name, definition.flow),
         purpose: isRoot ? `deployment ${deployment.name}` : `subflow ${definition.flow} of deployment ${deployment.name}`,
@@ -230,6 +230,9 @@ export class FlowBundle extends Construct {
         ...(this.taskFunction ? { taskFunction: this.taskFunction.function } : {}),
         subflows,
       });
+      // Where the state machine will behave a little differently from the local engine (rounded delays, …).
+      for (const warning of definition.warnings) Annotations.of(machine).addWarningV2("aloft:compile-warning", `flow ${definition.flow}: ${warning}`);
+      return machine;
     };
     return build(root, [root.flow]);
   }

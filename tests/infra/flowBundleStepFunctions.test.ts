@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { App, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFlow, findFlow } from "../../sdk/index.js";
@@ -180,7 +180,20 @@ describe("FlowBundle, engine step-functions", () => {
     expect(() => new FlowBundle(scratch, "Bad", { controlPlane: plane, entry: bad, deployments: [{ name: "bad", flow: "sfn-bad", engine: "step-functions" }] })).toThrow(
       new RegExp(`^FlowBundle: compiling sfn-bad from ${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} for Step Functions failed: .*bad\\.ts:3`),
     );
-  });
+  }, 120_000); // a control plane of its own: six functions bundled
+
+  it("reports the compiler's warnings as synth warnings on the state machine", async () => {
+    const approximated = join(directory, "approximated.ts");
+    await writeFile(
+      approximated,
+      `import { flow, task } from ${JSON.stringify(SDK)};\nconst flaky = task({ name: "sfn-flaky", retries: 3, retryDelay: [1, 5, 60], run: async () => 1 });\nexport const f = flow({ name: "sfn-approximated", run: async () => flaky() });\n`,
+    );
+    const scratch = new Stack(new App({ context: CDK_CONTEXT, outdir: join(directory, "approximated.out") }), "Approximated");
+    const plane = new AloftControlPlane(scratch, "Aloft", { stage: "dev" });
+    const flows = new FlowBundle(scratch, "Flows", { controlPlane: plane, entry: approximated, deployments: [{ name: "approximated", flow: "sfn-approximated", engine: "step-functions" }] });
+
+    Annotations.fromStack(scratch).hasWarning(`/${flows.stateMachines.approximated!.node.path}`, Match.stringLikeRegexp("^flow sfn-approximated: .*sfn-flaky"));
+  }, 120_000); // a control plane of its own: six functions bundled
 
   it("has no unacknowledged cdk-nag AwsSolutions finding and passes cfn-lint with the state machines deployed", async () => {
     const findings = new AwsSolutionsChecks(app).validateScope(app).violations.flatMap((violation) =>
