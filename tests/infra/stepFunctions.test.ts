@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -6,6 +9,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FlowStateMachine, stateMachineName, type CompiledDefinition } from "../../infra/flowStateMachine.js";
 import { AloftControlPlane } from "../../infra/index.js";
+import { runCfnLint } from "../support/cfnLint.js";
 import { expectedStatements, statementsOfRole } from "./controlPlaneFixture.js";
 
 const CDK_CONTEXT = (JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as { context: Record<string, unknown> }).context;
@@ -278,6 +282,20 @@ describe("FlowStateMachine", () => {
         .map((resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}: ${violation.description}`),
     );
     expect(findings).toEqual([]);
+  });
+
+  it("passes cfn-lint with machines that start subflows, Fargate tasks and a Distributed Map", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "aloft-state-machines-"));
+    try {
+      const file = join(directory, "state-machines.template.json");
+      await writeFile(file, JSON.stringify(template.toJSON(), null, 1));
+      // W3005: CDK adds an explicit DependsOn on each function's role, which a GetAtt already implies.
+      const result = await runCfnLint([file], ["--ignore-checks", "W3005"]);
+      expect(result.stdout + result.stderr).toBe("");
+      expect(result.exitCode).toBe(0);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it("refuses, naming each problem, a placeholder it cannot fill, one the definition uses unlisted, and an EXPRESS machine that waits", () => {
