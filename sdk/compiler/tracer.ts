@@ -26,6 +26,16 @@ export interface TracedFlow {
   trace: Trace;
 }
 
+/** Step Functions' longest state name. */
+const MAX_STATE_NAME = 80;
+
+/** A name cut to 80 characters in the middle, so its end ("onFailure", " 2") stays. */
+function shorten(name: string): string {
+  if (name.length <= MAX_STATE_NAME) return name;
+  const half = (MAX_STATE_NAME - 1) / 2;
+  return `${name.slice(0, Math.ceil(half))}…${name.slice(-Math.floor(half))}`;
+}
+
 /** More states than any hand-written flow needs: the trace is looping. */
 const MAX_STEPS = 2000;
 const FIX_TASK_MAP = "loop with task.map(items), or do the loop in a task, or run the flow in durable mode";
@@ -63,7 +73,7 @@ export class Trace {
     let name: string;
     do {
       count++;
-      name = numbered || count > 1 ? `${base} ${count}` : base;
+      name = shorten(numbered || count > 1 ? `${base} ${count}` : base);
     } while (this.#names.has(name));
     this.#counters.set(base, count);
     this.#names.add(name);
@@ -71,7 +81,8 @@ export class Trace {
   }
 
   /** Claims an exact state name (a hook or inner state derived from another name). */
-  claim(name: string): string {
+  claim(wanted: string): string {
+    const name = shorten(wanted);
     return this.#names.has(name) ? this.stateName(name) : (this.#names.add(name), name);
   }
 

@@ -286,6 +286,28 @@ describe("what each flow construct compiles into", () => {
   });
 });
 
+describe("state names", () => {
+  it("stay within Step Functions' 80 characters, cut in the middle so they stay unique and keep their end", async () => {
+    const long = task({ name: `${"extract-".repeat(12)}rows`, onFailure: async () => undefined, run: async () => 1 });
+    const twice = flow({ name: "long-names", run: async () => [await long(), await long()] });
+    const names = Object.keys((await compileFlow(twice)).definition.States);
+
+    expect(names.every((name) => name.length <= 80)).toBe(true);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.filter((name) => name.endsWith("onFailure"))).toHaveLength(2);
+    const head = "extract-".repeat(5);
+    expect(names).toEqual([
+      `${head}…ct-extract-extract-extract-extract-rows`,
+      `${head}…-extract-extract-extract-extract-rows 2`,
+      "Return",
+      `${head}…xtract-extract-extract-rows 2 onFailure`,
+      `${head}…t-extract-extract-extract-rows 2 failed`,
+      `${head}…-extract-extract-extract-rows onFailure`,
+      `${head}…act-extract-extract-extract-rows failed`,
+    ]);
+  });
+});
+
 describe("plain JavaScript on values known while compiling", () => {
   it("compiles: branches and loops on literals, callbacks whose parameters shadow the flow's, the run's attempt, log lines", async () => {
     const literalWork = flow({
