@@ -105,8 +105,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let stepFunctionRuns: LocalStepFunctionRuns | undefined;
   deps.onDeploymentRunCreated = (run, deployment) =>
     deployment.engine === "step-functions" && stepFunctionRuns ? stepFunctionRuns.start(run, deployment) : lifecycle.enqueue(run, deployment);
-  // A user's retry or resume of a durable deployment run queues it again at once (the monitor's Late sweep would, 15 s later).
-  deps.onRunRescheduled = (run) => lifecycle.enqueue(run);
+  // A user's retry or resume of a durable deployment run queues it again at once (the monitor's Late sweep would, 15 s later);
+  // a retried step-functions run executes again.
+  deps.onRunRescheduled = async (run) => {
+    const deployment = run.deploymentId === undefined ? undefined : await store.getDeploymentById(run.deploymentId);
+    return deployment?.engine === "step-functions" && stepFunctionRuns ? stepFunctionRuns.start(run, deployment) : lifecycle.enqueue(run);
+  };
   const services = createServices(deps);
   stepFunctionRuns = new LocalStepFunctionRuns({
     services,

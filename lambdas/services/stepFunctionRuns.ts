@@ -22,6 +22,12 @@ export type LocalStepFunctionOutcome = { action: "ran"; result: LocalRunResult }
  * ```
  */
 export class LocalStepFunctionRuns {
+  /**
+   * Entrypoint and flow → the loaded flow. A file is loaded once per server: its tasks are found by
+   * name in the process's registry, which a second copy of the file would make ambiguous.
+   */
+  private readonly flows = new Map<string, Promise<AnyFlow>>();
+
   constructor(
     private readonly deps: {
       services: Services;
@@ -45,13 +51,13 @@ export class LocalStepFunctionRuns {
   async execute(runId: string, deployment: DeploymentRecord): Promise<LocalStepFunctionOutcome> {
     const { flowRuns } = this.deps.services;
     if (deployment.engine !== "step-functions") return { action: "skipped", reason: `deployment ${deployment.name} runs in durable mode` };
-    const claim = await flowRuns.proposeState(runId, { state: { type: "PENDING" }, controlPlane: true, transitionId: `sfn-local:${runId}:claim` });
+    const claim = await flowRuns.proposeState(runId, { state: { type: "PENDING" }, controlPlane: true });
     if (claim.decision.status !== "ACCEPT") return { action: "skipped", reason: `flow run ${runId} was not claimed: ${claim.decision.reason ?? claim.run?.state.type}` };
     const run = claim.run!;
     let result: LocalRunResult;
     try {
       if (deployment.entrypoint === undefined) throw new Error(`deployment "${deployment.name}" has no entrypoint; the local server runs flows from files`);
-      const flow = await this.deps.loadFlow(deployment.entrypoint, run.flowName);
+      const flow = await this.flowOf(deployment.entrypoint, run.flowName);
       result = await runStateMachineLocally(flow, run.parameters as never, {
         runId,
         controlPlane: stepFunctionsControlPlane(this.deps.services),
@@ -60,10 +66,22 @@ export class LocalStepFunctionRuns {
     } catch (error) {
       // The flow could not be loaded or compiled (or the control plane refused the run): no execution started.
       const reason = messageOf(error);
-      await flowRuns.proposeState(runId, { state: { type: "FAILED", message: reason }, error: { name: "StateMachineUnavailable", message: reason }, controlPlane: true, transitionId: `sfn-local:${runId}:setup` });
+      await flowRuns.proposeState(runId, { state: { type: "FAILED", message: reason }, error: { name: "StateMachineUnavailable", message: reason }, controlPlane: true });
       return { action: "failed", reason };
     }
     return { action: "ran", result };
+  }
+
+  private flowOf(entrypoint: string, flowName: string): Promise<AnyFlow> {
+    const key = `${entrypoint}\u0000${flowName}`;
+    let loading = this.flows.get(key);
+    if (!loading) {
+      loading = this.deps.loadFlow(entrypoint, flowName);
+      // A file that failed to load is tried again by the next run (it may have been fixed).
+      loading.catch(() => this.flows.delete(key));
+      this.flows.set(key, loading);
+    }
+    return loading;
   }
 }
 

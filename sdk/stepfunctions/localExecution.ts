@@ -118,10 +118,12 @@ export async function runMachineLocally(machine: LocalMachine, params: unknown, 
       ...(isRecord(params) ? { parameters: params } : {}),
       ...(parentRunId === undefined ? {} : { parentRunId }),
     });
-    await controlPlane.proposeFlowRunState(runId, { state: { type: "RUNNING", name: "Running" }, transitionId: `sfn-local:${runId}:running` });
   }
+  // A retried run is executed again under its id: each execution's transitions are its own.
+  const execution = `sfn-local:${runId}:${randomUUID().slice(0, 8)}`;
+  if (controlPlane) await controlPlane.proposeFlowRunState(runId, { state: { type: "RUNNING", name: "Running" }, transitionId: `${execution}:running` });
   const result = await execute(machine, params, runId, children, { ...options, payloads });
-  if (controlPlane) await recordOutcome(controlPlane, result);
+  if (controlPlane) await recordOutcome(controlPlane, result, execution);
   return result;
 }
 
@@ -323,8 +325,8 @@ function withAttempt(stateName: string, payload: unknown, context: HandlerContex
   return { value: { ...rest, attempt: started }, done: () => context.attempts.delete(key) };
 }
 
-async function recordOutcome(controlPlane: StepFunctionsControlPlane, result: LocalRunResult): Promise<void> {
-  const transitionId = `sfn-local:${result.runId}:${result.status}`;
+async function recordOutcome(controlPlane: StepFunctionsControlPlane, result: LocalRunResult, execution: string): Promise<void> {
+  const transitionId = `${execution}:${result.status}`;
   switch (result.status) {
     case "Completed":
       await controlPlane.proposeFlowRunState(result.runId, { state: { type: "COMPLETED", name: "Completed" }, transitionId, ...(result.output === undefined ? {} : { result: result.output }) });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { startLocalServer } from "../../../lambdas/local/server.js";
 
-test("the local server runs a step-functions deployment's run through its state machine and records each state", async () => {
+test("the local server runs a step-functions deployment's run through its state machine, records each state, and runs it again on retry", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "aloft-sfn-server-"));
   const server = await startLocalServer({ port: 0, dataDir, logError: () => {} });
   try {
@@ -42,6 +42,16 @@ test("the local server runs a step-functions deployment's run through its state 
       ["sfn-fixture-shout", 0, "COMPLETED"],
       ["sfn-fixture-shout", 1, "COMPLETED"],
     ]);
+
+    const retried = await call("POST", `/v1/flow-runs/${id}/retry`, { force: true });
+    expect(retried.body).toMatchObject({ status: "ACCEPT", state: { type: "SCHEDULED" } });
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      stored = (await call("GET", `/v1/flow-runs/${id}`)).body;
+    } while (stored.runCount < 2 || !["COMPLETED", "FAILED"].includes(stored.state.type));
+    expect(stored).toMatchObject({ state: { type: "COMPLETED" }, result: { greetings: ["HELLO ADA", "HELLO ALAN"] } });
+    const again = (await call("GET", `/v1/flow-runs/${id}/history`)).body.items as Array<{ state: { type: string } }>;
+    expect(again.map((entry) => entry.state.type).slice(4)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
   } finally {
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
