@@ -335,7 +335,8 @@ function emitTask(
     },
     ResultPath: null,
     ...(timeoutSeconds === undefined ? {} : { TimeoutSeconds: timeoutSeconds }),
-    Retry: [...(retrier ? [{ ...retrier, ErrorEquals: ["States.TaskFailed", "States.Timeout"] }] : [])],
+    // ECS reports a container that exits non-zero as States.TaskFailed, whatever the task threw.
+    ...(retrier ? { Retry: [{ ...retrier, ErrorEquals: ["States.TaskFailed", "States.Timeout"] }] } : {}),
     ...failure,
     Next: resultState,
   };
@@ -359,7 +360,6 @@ function emitTask(
     Retry: [transientRetrier()],
     ...link(next),
   };
-  if (Array.isArray(states[state]!.Retry) && (states[state]!.Retry as unknown[]).length === 0) delete states[state]!.Retry;
   return inputState;
 }
 
