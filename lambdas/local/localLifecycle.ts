@@ -8,7 +8,16 @@ import { queueAddressOf, WorkerClaimService } from "../services/workerClaims.js"
 import type { DeploymentRecord, FlowRunRecord, RunnerInfo } from "../store/records.js";
 import type { Store } from "../store/store.js";
 
-/** The run lifecycle of the local server: pool queues, worker claims and the monitor loop. */
+/**
+ * The run lifecycle of the local server: pool queues, worker claims and the monitor loop.
+ *
+ * @example
+ * ```ts
+ * const lifecycle = localLifecycle(store, Date.now, { heartbeatSeconds: 0.2 });
+ * lifecycle.stopRunnersWith(launcher);
+ * await lifecycle.close();
+ * ```
+ */
 export interface LocalLifecycle {
   readonly queues: LocalWorkQueues;
   readonly timings: LifecycleTimings;

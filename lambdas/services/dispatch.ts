@@ -54,7 +54,15 @@ export function queueingHooks(queue: WorkQueue, now: () => number): Required<Pic
   return { onDeploymentRunCreated: (run) => send(run), onRunRescheduled: send };
 }
 
-/** A claimed run: what a runner needs to run it. */
+/**
+ * A claimed run: what a runner needs to run it.
+ *
+ * @example
+ * ```ts
+ * const outcome = await dispatch.claim(delivery, queue);
+ * if (outcome.action === "claimed") await launcher.launch({ runId: outcome.claimed.run.id, runnerToken: outcome.claimed.runnerToken });
+ * ```
+ */
 export interface ClaimedRun {
   run: FlowRunRecord;
   deployment: DeploymentRecord;
@@ -66,7 +74,15 @@ export interface ClaimedRun {
 
 type FailedOrSkipped = { action: "failed"; reason: string } | { action: "skipped"; reason: string };
 
-/** What claiming a delivery led to. */
+/**
+ * What claiming a delivery led to.
+ *
+ * @example
+ * ```ts
+ * const outcome: ClaimOutcome = await dispatch.claim(delivery, queue);
+ * if (outcome.action === "deferred") console.log(`back in ${outcome.delaySeconds}s`);
+ * ```
+ */
 export type ClaimOutcome =
   | { action: "claimed"; claimed: ClaimedRun }
   | { action: "deferred"; delaySeconds: number }

@@ -62,7 +62,15 @@ function secondsFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return seconds;
 }
 
-/** What one sweep did. */
+/**
+ * What one sweep did (run ids in each list).
+ *
+ * @example
+ * ```ts
+ * const { crashed, rescheduled } = await monitor.sweep();
+ * if (crashed.length > 0) logger.warn("runs crashed", { crashed, rescheduled });
+ * ```
+ */
 export interface SweepOutcome {
   /** Runs marked Late by this sweep. */
   late: string[];
@@ -84,6 +92,11 @@ export interface SweepOutcome {
  * What the monitor needs: the store and flow runs, the time, the timings, where a run goes to be
  * dispatched again (its pool's queue), and how a runner is stopped (the launcher of its kind;
  * false when it cannot be, e.g. a Lambda invocation).
+ *
+ * @example
+ * ```ts
+ * const deps: RunMonitorDeps = { store, flowRuns, now: Date.now, timings: lifecycleTimings(), enqueue: (run) => queue.send({ runId: run.id }), stopRunner: (runner, reason) => ecs.stop(runner, reason) };
+ * ```
  */
 export interface RunMonitorDeps {
   store: Store;

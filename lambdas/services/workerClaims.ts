@@ -10,7 +10,14 @@ export const MAX_CLAIMS_PER_REQUEST = 50;
 /** The longest a claim request waits for a run. */
 export const MAX_CLAIM_WAIT_SECONDS = 20;
 
-/** `POST /v1/work-pools/{pool}/claims`, validated. */
+/**
+ * `POST /v1/work-pools/{pool}/claims`, validated.
+ *
+ * @example
+ * ```ts
+ * const request: ClaimRequest = { workerId: "laptop-1", limit: 4, waitSeconds: 10, queue: "gpu" };
+ * ```
+ */
 export interface ClaimRequest {
   /** Names the worker in logs and transition ids. */
   workerId: string;
@@ -22,7 +29,14 @@ export interface ClaimRequest {
   queue?: string;
 }
 
-/** One run a worker took: what its runner needs. */
+/**
+ * One run a worker took: what its runner needs.
+ *
+ * @example
+ * ```ts
+ * for (const { runId, runnerToken, deployment } of await claims.claim("local", { workerId: "w1" })) start(runId, runnerToken, deployment.entrypoint);
+ * ```
+ */
 export interface ClaimedItem {
   runId: string;
   /** The runner's token: it sends it with every proposal and heartbeat of the run. */
