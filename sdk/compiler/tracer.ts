@@ -139,8 +139,9 @@ async function traceBody(flow: AnyFlow, runLocation: SourceLocation | undefined)
     (value) => (settled = { ok: true, value }),
     (error: unknown) => (settled = { ok: false, error }),
   );
-  // Traced calls settle in microtasks; a body still pending a turn later awaits something else.
-  for (let turn = 0; turn < 3 && settled === undefined; turn++) await nextTurn();
+  // Traced calls settle in microtasks, all run before the next turn of the event loop: a body still
+  // pending then awaits something else (I/O, a timer, a promise nothing will settle).
+  await nextTurn();
   if (settled === undefined) {
     throw new CompileError(
       `flow "${flow.name}" awaits something that is not a task, a subflow, sleep() or waitForApproval() (a plain promise, I/O or a timer)${trace.lastLocation ? " after this line" : ""}`,
