@@ -81,6 +81,10 @@ const KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"];
  * control plane's runner Lambda (it may already read `bundles/*`) and the Fargate runner image.
  * Unchanged code keeps its bundle id, so a deploy without code changes moves nothing.
  *
+ * Deployments with engine "step-functions" are compiled at synth into one state machine each
+ * (`aloft-<stage>_<deployment>`, plus one per subflow), with the bundle's task Lambda; their runs
+ * execute there instead of in a runner.
+ *
  * @example
  * ```ts
  * import { App, Stack } from "aws-cdk-lib";
@@ -91,9 +95,13 @@ const KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"];
  * const etl = new FlowBundle(stack, "Etl", {
  *   controlPlane,
  *   entry: "flows/etl.ts",
- *   deployments: [{ name: "nightly-etl", flow: "etl", parameters: { failFirstAttempts: 0 } }],
+ *   deployments: [
+ *     { name: "nightly-etl", flow: "etl", parameters: { failFirstAttempts: 0 } },
+ *     { name: "etl-on-step-functions", flow: "etl-step-functions", engine: "step-functions" },
+ *   ],
  * });
  * etl.bundleId; // "flows-3f2a9c…"
+ * etl.stateMachines["etl-on-step-functions"]?.stateMachine.attrArn;
  * ```
  */
 export class FlowBundle extends Construct {
