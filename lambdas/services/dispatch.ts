@@ -72,6 +72,25 @@ export interface ClaimedRun {
   runnerToken?: string;
 }
 
+/**
+ * How a claim may skip reads its caller has already made (a worker's claim request reads the pool
+ * once and claims many runs of few deployments).
+ *
+ * @example
+ * ```ts
+ * const deployments = new Map();
+ * for (const delivery of deliveries) await dispatch.claim(delivery, queue, { pool, deployments });
+ * ```
+ */
+export interface ClaimOptions {
+  /** Leave runs of local pools to their workers (the Lambda dispatcher). */
+  skipLocalPools?: boolean;
+  /** The pool as just read: used when it is the run's deployment's pool. */
+  pool?: WorkPoolRecord;
+  /** Deployments already read during this request, by id (filled as the claim reads more). */
+  deployments?: Map<string, Promise<DeploymentRecord | undefined>>;
+}
+
 type FailedOrSkipped = { action: "failed"; reason: string } | { action: "skipped"; reason: string };
 
 /**
@@ -165,7 +184,7 @@ export class DispatchService {
    * token, transition id `dispatch:<messageId>`), and only the delivery whose claim wrote gets
    * "claimed", so two deliveries of one message, or two messages for one run, give one runner.
    */
-  async claim(delivery: Delivery, requeue: WorkQueue, options: { skipLocalPools?: boolean } = {}): Promise<ClaimOutcome> {
+  async claim(delivery: Delivery, requeue: WorkQueue, options: ClaimOptions = {}): Promise<ClaimOutcome> {
     const { store } = this.deps;
     const run = await store.getFlowRun(delivery.runId);
     if (!run) return { action: "skipped", reason: `flow run ${delivery.runId} does not exist` };
@@ -174,13 +193,13 @@ export class DispatchService {
     if (run.runnerToken !== undefined) return { action: "skipped", reason: `flow run ${run.id} waits for a retry inside the runner that holds it` };
     const delaySeconds = queueDelaySeconds(run.scheduledTime, this.deps.now());
     if (delaySeconds > 0) return this.defer(run, requeue, delaySeconds);
-    const deployment = run.deploymentId === undefined ? undefined : await store.getDeploymentById(run.deploymentId);
+    const deployment = run.deploymentId === undefined ? undefined : await this.deploymentById(run.deploymentId, options.deployments);
     if (!deployment) return this.failWithoutDeployment(run, delivery);
     const unstartable = deployment.engine === "step-functions" ? this.unstartableReason(run, deployment) : undefined;
     if (unstartable !== undefined) return this.failAtDispatch(run, delivery, "StateMachineUnavailable", unstartable);
     let pool: WorkPoolRecord | undefined;
     if (deployment.engine !== "step-functions" && deployment.workPool !== undefined) {
-      pool = await store.getWorkPool(deployment.workPool);
+      pool = options.pool?.name === deployment.workPool ? options.pool : await store.getWorkPool(deployment.workPool);
       if (!pool) return this.failAtDispatch(run, delivery, "WorkPoolNotFound", `work pool "${deployment.workPool}" of deployment ${deployment.name} does not exist`);
       if (options.skipLocalPools === true && pool.type === "local") {
         // A misrouted message: `aloft worker --pool <name>` takes the runs of local pools.
@@ -197,6 +216,16 @@ export class DispatchService {
     if (pool) claimed.pool = pool;
     if (runnerToken !== undefined) claimed.runnerToken = runnerToken;
     return { action: "claimed", claimed };
+  }
+
+  private deploymentById(id: string, cache: ClaimOptions["deployments"]): Promise<DeploymentRecord | undefined> {
+    if (cache === undefined) return this.deps.store.getDeploymentById(id);
+    let found = cache.get(id);
+    if (found === undefined) {
+      found = this.deps.store.getDeploymentById(id);
+      cache.set(id, found);
+    }
+    return found;
   }
 
   /** Gives a claimed run back (SCHEDULED, AwaitingRetry): its runner could not be started. */

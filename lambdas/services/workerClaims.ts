@@ -1,5 +1,5 @@
 import type { DeploymentRecord, FlowRunRecord, WorkPoolQueue, WorkPoolRecord } from "../store/records.js";
-import type { DispatchService } from "./dispatch.js";
+import type { ClaimOptions, DispatchService } from "./dispatch.js";
 import { ServiceError } from "./errors.js";
 import type { FlowRunService } from "./flowRuns.js";
 import { MAX_RECEIVE_MESSAGES, type ReceivedMessage, type WorkQueue, type WorkQueues } from "./ports.js";
@@ -98,13 +98,15 @@ export class WorkerClaimService {
       if (request.queue !== undefined && !pool.queues.some((queue) => queue.name === request.queue)) {
         throw new ServiceError("NOT_FOUND", `work pool "${pool.name}" has no queue "${request.queue}"; its queues are: ${queuesByPriority(pool).map((queue) => queue.name).join(", ")}`);
       }
+      // Read once per round: the pool (as just read) and the deployments of the runs claimed.
+      const reads: ClaimOptions = { pool, deployments: new Map() };
       const eligible = pool.paused ? [] : queuesByPriority(pool).filter((queue) => !queue.paused && (request.queue === undefined || queue.name === request.queue));
       // The queues a long poll may wait on: a queue at its concurrency limit is not one (a message
       // received from it would only be put back, and counted toward its dead-letter limit).
       const pollable: WorkPoolQueue[] = [];
       for (const queue of eligible) {
         if (items.length >= limit) break;
-        if (await this.takeFrom(pool, queue, limit - items.length, items, request.workerId)) pollable.push(queue);
+        if (await this.takeFrom(pool, queue, limit - items.length, items, request.workerId, reads)) pollable.push(queue);
       }
       const remainingSeconds = Math.floor((deadline - Date.now()) / 1000);
       if (items.length > 0 || remainingSeconds <= 0 || signal?.aborted === true) return items;
@@ -113,49 +115,49 @@ export class WorkerClaimService {
         await sleep(Math.min(1_000, remainingSeconds * 1000), signal);
         continue;
       }
-      await this.longPoll(pool, pollable, Math.min(remainingSeconds, MAX_CLAIM_WAIT_SECONDS), limit, items, request.workerId, signal);
+      await this.longPoll(pool, pollable, Math.min(remainingSeconds, MAX_CLAIM_WAIT_SECONDS), limit, items, request.workerId, reads, signal);
       if (items.length > 0) return items;
     }
   }
 
   /** Claims up to `wanted` runs from one queue into `items`; false when the queue is at its concurrency limit. */
-  private async takeFrom(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<boolean> {
+  private async takeFrom(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string, reads: ClaimOptions): Promise<boolean> {
     if (queue.concurrencyLimit === undefined) {
-      await this.drain(pool, queue, wanted, items, workerId);
+      await this.drain(pool, queue, wanted, items, workerId, reads);
       return true;
     }
-    return this.serialized(pool, queue, () => this.drainLimited(pool, queue, wanted, items, workerId));
+    return this.serialized(pool, queue, () => this.drainLimited(pool, queue, wanted, items, workerId, reads));
   }
 
-  private async drainLimited(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<boolean> {
+  private async drainLimited(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string, reads: ClaimOptions): Promise<boolean> {
     const limit = queue.concurrencyLimit ?? 0;
     const taken = await this.deps.dispatch.takenRunsIn(pool.name, queue.name, limit);
     const room = Math.min(wanted, limit - taken);
     if (room <= 0) return false;
-    await this.drain(pool, queue, room, items, workerId);
+    await this.drain(pool, queue, room, items, workerId, reads);
     return true;
   }
 
   /** Receives and claims until `wanted` runs are taken or the queue has no visible message. */
-  private async drain(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string): Promise<void> {
+  private async drain(pool: WorkPoolRecord, queue: WorkPoolQueue, wanted: number, items: ClaimedItem[], workerId: string, reads: ClaimOptions): Promise<void> {
     const workQueue = this.deps.queues.queue({ pool: pool.name, queue: queue.name });
     let taken = 0;
     while (taken < wanted) {
       const deliveries = await workQueue.receive({ maxMessages: Math.min(MAX_RECEIVE_MESSAGES, wanted - taken) });
       if (deliveries.length === 0) return;
-      taken += await this.handle(workQueue, deliveries, wanted - taken, items, workerId);
+      taken += await this.handle(workQueue, deliveries, wanted - taken, items, workerId, reads);
     }
   }
 
   /** Claims each delivery (up to `room` runs); returns how many were taken. Deliveries beyond the room are released. */
-  private async handle(workQueue: WorkQueue, deliveries: ReceivedMessage[], room: number, items: ClaimedItem[], workerId: string): Promise<number> {
+  private async handle(workQueue: WorkQueue, deliveries: ReceivedMessage[], room: number, items: ClaimedItem[], workerId: string, reads: ClaimOptions): Promise<number> {
     let taken = 0;
     for (const delivery of deliveries) {
       if (taken >= room) {
         await workQueue.changeVisibility(delivery.receiptHandle, 0);
         continue;
       }
-      const outcome = await this.deps.dispatch.claim({ runId: delivery.message.runId, messageId: delivery.messageId, receiveCount: delivery.receiveCount }, workQueue);
+      const outcome = await this.deps.dispatch.claim({ runId: delivery.message.runId, messageId: delivery.messageId, receiveCount: delivery.receiveCount }, workQueue, reads);
       if (outcome.action === "claimed" && outcome.claimed.runnerToken !== undefined) {
         const { run, deployment, runnerToken } = outcome.claimed;
         try {
@@ -176,7 +178,16 @@ export class WorkerClaimService {
    * Long-polls every eligible queue at once; the first to get messages ends the others' polls, and
    * every message received is claimed (or released when there is no room for it).
    */
-  private async longPoll(pool: WorkPoolRecord, queues: WorkPoolQueue[], waitSeconds: number, limit: number, items: ClaimedItem[], workerId: string, signal?: AbortSignal): Promise<void> {
+  private async longPoll(
+    pool: WorkPoolRecord,
+    queues: WorkPoolQueue[],
+    waitSeconds: number,
+    limit: number,
+    items: ClaimedItem[],
+    workerId: string,
+    reads: ClaimOptions,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const stop = new AbortController();
     const abort = () => stop.abort();
     signal?.addEventListener("abort", abort, { once: true });
@@ -194,12 +205,12 @@ export class WorkerClaimService {
         if (deliveries.length === 0) continue;
         const room = limit - items.length;
         if (queue.concurrencyLimit === undefined) {
-          await this.handle(workQueue, deliveries, room, items, workerId);
+          await this.handle(workQueue, deliveries, room, items, workerId, reads);
           continue;
         }
         await this.serialized(pool, queue, async () => {
           const taken = await this.deps.dispatch.takenRunsIn(pool.name, queue.name, queue.concurrencyLimit ?? 0);
-          await this.handle(workQueue, deliveries, Math.min(room, (queue.concurrencyLimit ?? 0) - taken), items, workerId);
+          await this.handle(workQueue, deliveries, Math.min(room, (queue.concurrencyLimit ?? 0) - taken), items, workerId, reads);
         });
       }
     } finally {
