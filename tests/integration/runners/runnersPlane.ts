@@ -14,6 +14,10 @@ export const FIXTURES = {
   mjs: fileURLToPath(new URL("./fixtures/sideEffects.mjs", import.meta.url)),
 };
 
+/** The fixtures' flows: export name → flow name. */
+const FLOW_NAMES = { fiveSteps: "five-steps", oneStep: "one-step", untilCancelled: "until-cancelled", stubborn: "stubborn" } as const;
+type FixtureFlow = keyof typeof FLOW_NAMES;
+
 /** A local control plane for runner tests, with short heartbeats, and a folder for side-effect files. */
 export interface RunnersPlane {
   server: LocalServer;
@@ -24,7 +28,7 @@ export interface RunnersPlane {
   /** Runner processes on this plane (their stdout/stderr discarded), with the runners' env. */
   launcher(size: number): LocalProcessLauncher;
   /** Creates `count` runs of a deployment of `flow` on the `local` pool; returns their ids. */
-  queueRuns(deployment: string, flow: "fiveSteps" | "oneStep", count: number, file?: keyof typeof FIXTURES): Promise<string[]>;
+  queueRuns(deployment: string, flow: FixtureFlow, count: number, file?: keyof typeof FIXTURES): Promise<string[]>;
   /**
    * Polls until every run is COMPLETED, FAILED or CANCELLED, or `timeoutMs` passed; returns the runs'
    * state types by id. CRASHED is not final here: the monitor re-schedules a crashed run with retries left.
@@ -39,10 +43,10 @@ export interface RunnersPlane {
  * Starts a local server on a free port and a temp data dir with heartbeats every
  * `heartbeatSeconds` (a run is declared crashed after three missed beats) and no built-in worker.
  */
-export async function startRunnersPlane(options: { heartbeatSeconds: number }): Promise<RunnersPlane> {
+export async function startRunnersPlane(options: { heartbeatSeconds: number; cancelGraceSeconds?: number }): Promise<RunnersPlane> {
   const dataDir = await mkdtemp(join(tmpdir(), "aloft-runners-"));
   const effects = join(dataDir, "effects");
-  const server = await startLocalServer({ port: 0, dataDir, runners: 0, heartbeatSeconds: options.heartbeatSeconds, launchTimeoutSeconds: options.heartbeatSeconds * 5 });
+  const server = await startLocalServer({ port: 0, dataDir, runners: 0, heartbeatSeconds: options.heartbeatSeconds, launchTimeoutSeconds: options.heartbeatSeconds * 5, ...(options.cancelGraceSeconds === undefined ? {} : { cancelGraceSeconds: options.cancelGraceSeconds }) });
   const token = (await readFile(server.tokenFile, "utf8")).trim();
   const client = new AloftClient({ apiUrl: server.url, token });
   const launchers: LocalProcessLauncher[] = [];
@@ -58,7 +62,7 @@ export async function startRunnersPlane(options: { heartbeatSeconds: number }): 
       return launcher;
     },
     async queueRuns(deployment, flow, count, file = "ts") {
-      await client.deployments.create({ name: deployment, flowName: flow === "fiveSteps" ? "five-steps" : "one-step", entrypoint: `${FIXTURES[file]}:${flow}`, workPool: "local" });
+      await client.deployments.create({ name: deployment, flowName: FLOW_NAMES[flow], entrypoint: `${FIXTURES[file]}:${flow}`, workPool: "local" });
       // 16 requests at a time: the runs are queued in about the order they are created.
       const ids: string[] = new Array(count);
       let next = 0;
