@@ -9,7 +9,8 @@ import { UsageError } from "../cli/usageError.js";
  * Re-executes a FAILED, CRASHED or CANCELLED run (COMPLETED with `force`) from its journal, in this
  * process: the control plane re-opens the run, the flow's code is loaded from the run's entrypoint,
  * and every call the journal records as completed returns its recorded result instead of running
- * again. Resolves to the run's new final state.
+ * again. Resolves to the run's new final state. A deployment's run is refused: the control plane
+ * re-opens it for its work pool or state machine (`client.flowRuns.retry`), which resume it there.
  *
  * @example
  * ```ts
@@ -23,6 +24,11 @@ export async function resumeRun(
 ): Promise<FlowRun> {
   const client = options.client ?? new AloftClient();
   const stored = await client.flowRuns.get(runId);
+  if (stored.deploymentId !== undefined) {
+    // Re-opening a deployment run queues it for its work pool (or state machine): running it here too
+    // would run it twice.
+    throw new UsageError(`flow run ${runId} belongs to a deployment: re-open it with client.flowRuns.retry and its work pool runs it`);
+  }
   if (!stored.entrypoint) {
     throw new UsageError(`flow run ${runId} has no entrypoint: it was not started from a file Aloft could see, so it cannot be re-executed here`);
   }

@@ -284,6 +284,22 @@ describe("aloft runs retry", () => {
     expect(again.stderr).toBe(`error: flow run ${flaky.id} was not retried: it completed (pass --force to run it again)\n`);
   });
 
+  it("re-opens a deployment's run for its work pool instead of running it in the CLI's process", async () => {
+    await cp.client.workPools.create({ name: "parked", type: "local" });
+    await cp.client.deployments.create({ name: "flaky-parked", flowName: "flaky", entrypoint: join(cp.dir, "flaky.ts"), workPool: "parked" });
+    const run = await cp.client.deployments.run("flaky-parked");
+    expect((await cp.client.flowRuns.cancel(run.id)).state.type).toBe("CANCELLED");
+    const extractCount = await readFile(join(cp.dir, "extract.count"), "utf8");
+
+    const result = await cp.aloft(["runs", "retry", run.id]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`flow run ${run.id} re-opened`);
+    // No worker serves "parked": the run waits in its queue, and nothing ran here.
+    expect((await cp.client.flowRuns.get(run.id)).state.type).toBe("SCHEDULED");
+    expect(await readFile(join(cp.dir, "extract.count"), "utf8")).toBe(extractCount);
+  });
+
   it("exits 2 with one line for an unknown run id", async () => {
     const result = await cp.aloft(["runs", "retry", "nope"]);
 

@@ -356,7 +356,8 @@ function parseInput(text: string | undefined): { value: unknown } | undefined {
 
 /**
  * `aloft runs retry <id>`: re-executes the run in this process from its journal, with the live
- * view of `aloft run`, and prints its summary. Resolves to 0 when it completes, 1 when the run
+ * view of `aloft run`, and prints its summary. A deployment's run is re-opened on the control plane
+ * instead, for its work pool or state machine to resume. Resolves to 0 when it completes, 1 when the run
  * cannot be retried or ends otherwise, 130 when Ctrl-C cancelled it.
  *
  * @example
@@ -373,10 +374,26 @@ export async function retryRun(client: AloftClient, id: string, options: { force
     return FAILURE_EXIT_CODE;
   }
 
+  if (stored.deploymentId !== undefined) return requeueDeploymentRun(client, stored, options);
   const { code, printSummary } = await watchRun(options, (recorder, signal) => resumeRun(id, { client, force: options.force === true, recorder, signal }));
   if (options.json) writeJson(await client.flowRuns.get(id));
   else printSummary();
   return code;
+}
+
+/**
+ * A deployment's run is retried where its deployment runs it: the control plane re-opens it, queues it
+ * for the work pool (or starts its state machine), and the runner resumes it from its journal.
+ */
+async function requeueDeploymentRun(client: AloftClient, stored: FlowRunResponse, options: { force?: boolean; json?: boolean }): Promise<number> {
+  const outcome = await client.flowRuns.retry(stored.id, options.force ? { force: true } : {});
+  if (outcome.status !== "ACCEPT") {
+    process.stderr.write(`error: flow run ${stored.id} was not retried: ${outcome.reason ?? `it is ${stored.state.name}`}\n`);
+    return FAILURE_EXIT_CODE;
+  }
+  if (options.json) writeJson(await client.flowRuns.get(stored.id));
+  else process.stdout.write(`flow run ${stored.id} re-opened (${outcome.state.name}); its deployment's runner resumes it from its journal — follow it with: aloft runs logs ${stored.id} --follow\n`);
+  return 0;
 }
 
 /**
