@@ -6,7 +6,7 @@ import { startRunnersPlane, type RunnersPlane } from "./runnersPlane.js";
 const RUNS = Number(process.env.CHAOS_RUNS ?? 200);
 const RUNNERS = 4;
 const KILL_EVERY_MS = 300;
-const HEARTBEAT_SECONDS = 0.3;
+const HEARTBEAT_SECONDS = 0.5;
 
 let plane: RunnersPlane;
 
