@@ -61,9 +61,10 @@ export async function runWorker(options: WorkerStartOptions): Promise<number> {
   if (!Number.isFinite(heartbeatSeconds) || heartbeatSeconds <= 0) throw new UsageError(`--heartbeat must be a positive number of seconds, got "${options.heartbeat ?? ""}"`);
   const client = new AloftClient();
   const { apiUrl } = await client.endpoint();
-  // Fail now, with the reason, if the pool does not exist or the API cannot be reached.
+  // Fail now, with the reason, if the pool does not exist, is not local, or the API cannot be reached.
   try {
-    await client.workPools.get(options.pool);
+    const pool = await client.workPools.get(options.pool);
+    if (pool.type !== "local") throw new UsageError(`work pool "${pool.name}" is a ${pool.type} pool: the control plane runs its runs; \`aloft worker\` serves local pools`);
   } catch (error) {
     if (error instanceof AloftApiError) {
       const { message } = describeApiError(error, apiUrl);

@@ -52,10 +52,15 @@ describe("aloft worker start", () => {
     expect((await plane.client.flowRuns.get(other)).state.type).toBe("SCHEDULED");
   });
 
-  it("exits 2 with one line for a pool that does not exist, or a bad --runners", async () => {
+  it("exits 2 with one line for a pool that does not exist or is not local, or a bad --runners", async () => {
     const unknown = worker(["--pool", "nope"]);
     expect(await unknown.exited).toBe(2);
     expect(unknown.output()).toBe('error: work pool "nope" does not exist (create it with `aloft pools create nope --type local`)\n');
+
+    await plane.client.workPools.create({ name: "in-lambda", type: "lambda" });
+    const remote = worker(["--pool", "in-lambda"]);
+    expect(await remote.exited).toBe(2);
+    expect(remote.output()).toBe('error: work pool "in-lambda" is a lambda pool: the control plane runs its runs; `aloft worker` serves local pools\n');
 
     const bad = worker(["--pool", "local", "--runners", "0"]);
     expect(await bad.exited).toBe(2);
