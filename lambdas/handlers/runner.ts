@@ -28,10 +28,12 @@ const tracer = new Tracer({ serviceName: SERVICE });
 // zod/mini carries no messages by default; English ones name what is wrong with an event.
 z.config(en());
 
-/** The runner Lambda's event, as the dispatcher sends it: the claimed run and the claim's token. */
+/** The runner Lambda's event, as the dispatcher sends it: the claimed run, the claim's token, and the pool's job settings. */
 export const RunnerEventSchema = z.object({
   runId: z.string().check(z.minLength(1), z.maxLength(128)),
   runnerToken: z.string().check(z.minLength(1), z.maxLength(256)),
+  timeoutSeconds: z.optional(z.number().check(z.positive())),
+  environment: z.optional(z.record(z.string(), z.string())),
 });
 
 /**
@@ -75,11 +77,17 @@ let runner: BundleRunService | undefined;
  * const outcome = await executeRun("4f8c…", token, { kind: "lambda", requestId }); // { action: "ran", state: { type: "COMPLETED", … } }
  * ```
  */
-export async function executeRun(runId: string, runnerToken: string, where?: RunnerInfo, env: NodeJS.ProcessEnv = process.env): Promise<RunnerOutcome> {
+export async function executeRun(
+  runId: string,
+  runnerToken: string,
+  where?: RunnerInfo,
+  env: NodeJS.ProcessEnv = process.env,
+  job: { timeoutSeconds?: number } = {},
+): Promise<RunnerOutcome> {
   runner ??= runnerFromEnvironment(env);
   logger.appendKeys({ runId });
   try {
-    const outcome = await runner.execute(runId, runnerToken, where);
+    const outcome = await runner.execute(runId, runnerToken, where, job);
     if (outcome.action === "ran") {
       metrics.addMetric(outcome.state.type === "COMPLETED" ? "FlowRunsCompleted" : "FlowRunsNotCompleted", MetricUnit.Count, 1);
       logger.info("flow run finished", { state: outcome.state });
@@ -114,8 +122,15 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
   if (context) logger.addContext(context as never);
   const parsed = RunnerEventSchema.safeParse(event);
   if (!parsed.success) throw new Error(`invalid runner event: expected {"runId": "<id>", "runnerToken": "<claim token>"}, got ${JSON.stringify(event)?.slice(0, 200)}`);
+  const { runId, runnerToken, timeoutSeconds, environment } = parsed.data;
   const where: RunnerInfo = context?.awsRequestId === undefined ? { kind: "lambda" } : { kind: "lambda", requestId: context.awsRequestId };
-  return executeRun(parsed.data.runId, parsed.data.runnerToken, where);
+  // The pool's environment holds for this invocation only: the next one may belong to another pool.
+  const restore = setEnvironment(environment ?? {});
+  try {
+    return await executeRun(runId, runnerToken, where, process.env, timeoutSeconds === undefined ? {} : { timeoutSeconds });
+  } finally {
+    restore();
+  }
 }
 
 /**
@@ -136,12 +151,26 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   try {
     const runId = requireEnv(env, "ALOFT_RUN_ID", "the id of the flow run to execute");
     const runnerToken = requireEnv(env, "ALOFT_RUNNER_TOKEN", "the token of the dispatcher's claim on the run");
-    const outcome = await executeRun(runId, runnerToken, await ecsTaskOf(env), env);
+    const timeoutSeconds = env.ALOFT_JOB_TIMEOUT_SECONDS === undefined ? undefined : Number(env.ALOFT_JOB_TIMEOUT_SECONDS);
+    const job = timeoutSeconds !== undefined && Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? { timeoutSeconds } : {};
+    const outcome = await executeRun(runId, runnerToken, await ecsTaskOf(env), env, job);
     return outcome.action === "failed" ? 1 : 0;
   } catch (error) {
     logger.error("runner failed", error as Error);
     return 1;
   }
+}
+
+/** Sets variables in this process's environment; returns what puts the previous values back. */
+function setEnvironment(variables: Record<string, string>): () => void {
+  const previous = Object.entries(variables).map(([name]) => [name, process.env[name]] as const);
+  Object.assign(process.env, variables);
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
 }
 
 /**

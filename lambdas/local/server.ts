@@ -139,10 +139,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let localWorker: { launcher: LocalProcessLauncher; worker: Worker } | undefined;
   if (runners > 0) {
     const apiUrl = host === "127.0.0.1" || host === "0.0.0.0" ? `http://127.0.0.1:${port}` : url;
-    const env = { ...process.env, ALOFT_API_URL: apiUrl, ALOFT_TOKEN: token, ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds) };
+    // The pool's job settings as they are at start: its environment for the runners, its timeout per run.
+    const { jobSettings } = await services.workPools.get(LOCAL_POOL);
+    const env = { ...process.env, ...jobSettings.environment, ALOFT_API_URL: apiUrl, ALOFT_TOKEN: token, ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds) };
     const launcher = new LocalProcessLauncher({ size: runners, env });
     lifecycle.stopRunnersWith(launcher);
-    const worker = startWorker({ pool: LOCAL_POOL, runners: launcher, client: new AloftClient({ apiUrl, token }), workerId: `aloft-server:${process.pid}` });
+    const worker = startWorker({
+      pool: LOCAL_POOL,
+      runners: launcher,
+      client: new AloftClient({ apiUrl, token }),
+      workerId: `aloft-server:${process.pid}`,
+      ...(jobSettings.timeout === undefined ? {} : { jobTimeoutSeconds: jobSettings.timeout }),
+    });
     localWorker = { launcher, worker };
   }
 

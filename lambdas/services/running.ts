@@ -65,7 +65,7 @@ export class BundleRunService {
     await this.deps.bundles.load(deployment.bundleId);
   }
 
-  async execute(runId: string, runnerToken: string, runner?: RunnerInfo): Promise<RunnerOutcome> {
+  async execute(runId: string, runnerToken: string, runner?: RunnerInfo, job: { timeoutSeconds?: number } = {}): Promise<RunnerOutcome> {
     const { services } = this.deps;
     let run;
     try {
@@ -94,6 +94,7 @@ export class BundleRunService {
       ...(runner ? { runner } : {}),
       ...(this.deps.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: this.deps.heartbeatSeconds }),
       ...(this.deps.cache ? { cache: this.deps.cache } : {}),
+      ...(job.timeoutSeconds === undefined ? {} : { timeoutSeconds: job.timeoutSeconds }),
     });
   }
 }

@@ -3,7 +3,7 @@ import { ControlPlaneLink, type ControlPlaneCalls, type ProposalBody } from "../
 import type { CacheStore } from "../engine/cache.js";
 import type { Journal } from "../engine/journal.js";
 import type { Recorder } from "../engine/recorder.js";
-import { CancelledError, messageOf } from "../model/errors.js";
+import { CancelledError, messageOf, TimedOutError } from "../model/errors.js";
 import type { FlowRun } from "../model/runs.js";
 import type { State, StateType } from "../model/states.js";
 
@@ -131,6 +131,8 @@ export interface ExecuteClaimedRunOptions {
   signal?: AbortSignal;
   runner?: RunnerInfo;
   cache?: CacheStore;
+  /** The work pool's job timeout: a run still going after this many seconds is aborted and ends FAILED (TimedOut). */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -175,6 +177,7 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
   const onOuterAbort = () => controller.abort(new CancelledError(`cancelled: ${messageOf(options.signal?.reason)}`));
   if (options.signal?.aborted) onOuterAbort();
   else options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const deadline = new JobDeadline(options.timeoutSeconds, controller);
 
   const proposeAs = async (body: ProposalBody & { retries?: number }): Promise<ProposalAnswer> => {
     const answer = await calls.propose(run.id, { ...body, runnerToken });
@@ -203,7 +206,7 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
     const started = await startRunning(run.id, runnerToken, flow, proposeAs, controller.signal, fence);
     if (started !== undefined) return started;
 
-    const link = new ControlPlaneLink(fencedCalls(calls, run.id, fence, proposeAs));
+    const link = new ControlPlaneLink(fencedCalls(calls, run.id, fence, proposeAs, deadline));
     let finished: FlowRun;
     try {
       finished = await flow.run(run.parameters as never, {
@@ -220,9 +223,10 @@ export async function executeClaimedRun(options: ExecuteClaimedRunOptions): Prom
       await link.flush();
     }
     if (fence.lost !== undefined) return { action: "stopped", reason: fence.lost };
-    return { action: "ran", state: finished.state };
+    return { action: "ran", state: deadline.rewriteState(finished.state) };
   } finally {
     heartbeat.stop();
+    deadline.clear();
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
 }
@@ -297,6 +301,7 @@ function fencedCalls(
   runId: string,
   fence: RunFence,
   propose: (body: ProposalBody) => Promise<ProposalAnswer>,
+  deadline: JobDeadline,
 ): ControlPlaneCalls {
   const { link } = calls;
   let firstRunningSkipped = false;
@@ -314,7 +319,7 @@ function fencedCalls(
         firstRunningSkipped = true;
         return undefined;
       }
-      return drop(() => propose(body));
+      return drop(() => propose(deadline.rewrite(body)));
     },
     createTaskRun: (body) => drop(() => link.createTaskRun(body)),
     proposeTaskRunState: (id, body) => drop(() => link.proposeTaskRunState(id, body)),
@@ -323,6 +328,46 @@ function fencedCalls(
     listJournal: (id) => guard(() => link.listJournal(id)),
     putJournalEntry: (id, key, value) => guard(() => link.putJournalEntry(id, key, value)),
   };
+}
+
+/**
+ * The work pool's job timeout: when it passes, the flow is aborted, and the Cancelled the engine
+ * then reports becomes FAILED (TimedOut) with the reason: nobody cancelled this run.
+ */
+class JobDeadline {
+  private readonly timer: NodeJS.Timeout | undefined;
+  private fired = false;
+
+  constructor(
+    private readonly seconds: number | undefined,
+    controller: AbortController,
+  ) {
+    if (seconds === undefined) return;
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      controller.abort(new TimedOutError(this.reason()));
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+
+  rewrite(body: ProposalBody): ProposalBody {
+    if (!this.fired || body.state.type !== "CANCELLED") return body;
+    const reason = this.reason();
+    return { ...body, state: { type: "FAILED", name: "TimedOut", message: reason }, error: { name: "TimedOutError", message: reason } };
+  }
+
+  rewriteState(state: State): State {
+    if (!this.fired || state.type !== "CANCELLED") return state;
+    return { ...state, type: "FAILED", name: "TimedOut", message: this.reason() };
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private reason(): string {
+    return `the run exceeded its work pool's timeout of ${String(this.seconds)}s`;
+  }
 }
 
 /** Beats every interval while the flow runs, and acts on the answers. */

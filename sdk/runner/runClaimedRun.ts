@@ -47,6 +47,8 @@ export interface RunClaimedRunOptions {
   code?: DeploymentCode;
   runner?: RunnerInfo;
   cache?: CacheStore;
+  /** The work pool's job timeout: the run is aborted after it and ends FAILED (TimedOut). */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -80,5 +82,6 @@ export async function runClaimedRun(options: RunClaimedRunOptions): Promise<Runn
     ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
   });
 }

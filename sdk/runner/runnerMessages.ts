@@ -16,6 +16,8 @@ export interface RunJob {
   runnerToken: string;
   flowRun?: FlowRunResponse;
   deployment?: DeploymentResponse;
+  /** The work pool's job timeout, in seconds. */
+  timeoutSeconds?: number;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface WorkerOptions {
   workerId?: string;
   /** Seconds each claim request long-polls; default {@link CLAIM_WAIT_SECONDS}. */
   claimWaitSeconds?: number;
+  /** The pool's job timeout, given to each run (it ends FAILED, TimedOut, when it runs longer). */
+  jobTimeoutSeconds?: number;
   /** Called after each run with its result (the CLI prints a line). */
   onRun?: (job: RunJob, result: PoolRunResult) => void;
   /** Called when a claim request fails (it is retried after a pause). */
@@ -101,7 +103,8 @@ export function startWorker(options: WorkerOptions): Worker {
         continue;
       }
       // Runs claimed while stopping are still run: their claim is taken, and only this worker holds it.
-      for (const job of items) {
+      for (const claim of items) {
+        const job = options.jobTimeoutSeconds === undefined ? claim : { ...claim, timeoutSeconds: options.jobTimeoutSeconds };
         claimed++;
         const running = options.runners.run(job).then(
           (result) => options.onRun?.(job, result),

@@ -62,8 +62,10 @@ export async function runWorker(options: WorkerStartOptions): Promise<number> {
   const client = new AloftClient();
   const { apiUrl } = await client.endpoint();
   // Fail now, with the reason, if the pool does not exist, is not local, or the API cannot be reached.
+  let jobSettings: { timeout?: number | undefined; environment?: Record<string, string> | undefined } = {};
   try {
     const pool = await client.workPools.get(options.pool);
+    jobSettings = pool.jobSettings;
     if (pool.type !== "local") throw new UsageError(`work pool "${pool.name}" is a ${pool.type} pool: the control plane runs its runs; \`aloft worker\` serves local pools`);
   } catch (error) {
     if (error instanceof AloftApiError) {
@@ -73,13 +75,16 @@ export async function runWorker(options: WorkerStartOptions): Promise<number> {
     throw error;
   }
 
-  const pool = new RunnerPool({ size: runners, env: { ...process.env, ALOFT_API_URL: apiUrl, ALOFT_HEARTBEAT_SECONDS: String(heartbeatSeconds) } });
+  // The pool's job settings: its environment for every runner, its timeout for every run.
+  const env = { ...process.env, ...jobSettings.environment, ALOFT_API_URL: apiUrl, ALOFT_HEARTBEAT_SECONDS: String(heartbeatSeconds) };
+  const pool = new RunnerPool({ size: runners, env });
   let claimErrors = 0;
   const worker = startWorker({
     pool: options.pool,
     runners: pool,
     client,
     ...(options.queue === undefined ? {} : { queue: options.queue }),
+    ...(jobSettings.timeout === undefined ? {} : { jobTimeoutSeconds: jobSettings.timeout }),
     onRun: (job, result) => process.stdout.write(`${job.runId}  ${describeResult(result)}\n`),
     onClaimError: (error) => {
       if (claimErrors++ % 30 === 0) process.stderr.write(`aloft: claiming from work pool "${options.pool}" failed (${messageOf(error)}); retrying\n`);

@@ -116,6 +116,22 @@ describe("a runner executing a claimed run", () => {
     expect(plane.states()).toEqual(["Running"]);
   });
 
+  it("aborts a run that outlives its work pool's timeout and reports it FAILED (TimedOut), not cancelled", async () => {
+    const plane = new FakeControlPlane();
+    let aborted = false;
+    const claimed = flow({
+      name: "claimed",
+      run: (_params: unknown, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener("abort", () => ((aborted = true), reject(ctx.signal.reason)))),
+    });
+    const outcome = await executeClaimedRun({ calls: plane.calls(), run: run("r8"), runnerToken: "tok-8", loadFlow: async () => claimed as RunnableFlow, heartbeatSeconds: 60, timeoutSeconds: 0.05 });
+    expect(aborted).toBe(true);
+    expect(outcome).toMatchObject({ action: "ran", state: { type: "FAILED", name: "TimedOut", message: "the run exceeded its work pool's timeout of 0.05s" } });
+    expect(plane.proposals.map((p) => [p.body.state.type, p.body.state.name, p.body.error?.name])).toEqual([
+      ["RUNNING", "Running", undefined],
+      ["FAILED", "TimedOut", "TimedOutError"],
+    ]);
+  });
+
   it("waits as long as the rules say WAIT before starting", async () => {
     const plane = new FakeControlPlane();
     plane.answerRunning = [{ status: "WAIT", delaySeconds: 0.05, reason: "due soon" }];

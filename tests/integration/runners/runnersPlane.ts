@@ -15,7 +15,7 @@ export const FIXTURES = {
 };
 
 /** The fixtures' flows: export name → flow name. */
-const FLOW_NAMES = { fiveSteps: "five-steps", oneStep: "one-step", untilCancelled: "until-cancelled", stubborn: "stubborn" } as const;
+const FLOW_NAMES = { fiveSteps: "five-steps", oneStep: "one-step", untilCancelled: "until-cancelled", stubborn: "stubborn", poolNote: "pool-note" } as const;
 type FixtureFlow = keyof typeof FLOW_NAMES;
 
 /** A local control plane for runner tests, with short heartbeats, and a folder for side-effect files. */

@@ -52,6 +52,23 @@ describe("aloft worker start", () => {
     expect((await plane.client.flowRuns.get(other)).state.type).toBe("SCHEDULED");
   });
 
+  it("applies its pool's job settings: the environment to its runners, the timeout to each run (FAILED, TimedOut)", async () => {
+    await plane.client.workPools.create({ name: "strict", type: "local", jobSettings: { timeout: 2, environment: { POOL_NOTE: "set by the pool" } } });
+    const entrypoint = "tests/integration/runners/fixtures/sideEffects.ts";
+    await plane.client.deployments.create({ name: "note", flowName: "pool-note", entrypoint: `${entrypoint}:poolNote`, workPool: "strict" });
+    await plane.client.deployments.create({ name: "forever", flowName: "until-cancelled", entrypoint: `${entrypoint}:untilCancelled`, workPool: "strict" });
+    const note = (await plane.client.deployments.run("note", { parameters: { dir: plane.effects } })).id;
+    const forever = (await plane.client.deployments.run("forever", { parameters: { dir: plane.effects } })).id;
+
+    const started = worker(["--pool", "strict", "--runners", "2", "--heartbeat", "1"]);
+    await plane.waitForRuns([note, forever], 60_000);
+    started.child.kill("SIGINT");
+    expect(await started.exited).toBe(0);
+
+    expect(await plane.client.flowRuns.get(note)).toMatchObject({ state: { type: "COMPLETED" }, result: "set by the pool" });
+    expect((await plane.client.flowRuns.get(forever)).state).toMatchObject({ type: "FAILED", name: "TimedOut", message: "the run exceeded its work pool's timeout of 2s" });
+  });
+
   it("exits 2 with one line for a pool that does not exist or is not local, or a bad --runners", async () => {
     const unknown = worker(["--pool", "nope"]);
     expect(await unknown.exited).toBe(2);
