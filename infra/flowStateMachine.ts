@@ -75,7 +75,7 @@ export class FlowStateMachine extends Construct {
     if (!props.stateMachineName.startsWith(support.namePrefix)) {
       throw new Error(`${this.node.path}: state machine name ${props.stateMachineName} must start with ${support.namePrefix}, the prefix the control plane starts and mirrors`);
     }
-    const body = JSON.stringify(compiled.definition);
+    const body = JSON.stringify(placeFargateTasks(compiled.definition, controlPlane.runners.publicSubnets));
     validateDefinition(this.node.path, props, body);
 
     this.role = support.createRole(this, "Role", `Aloft state machine of ${props.purpose}`);
@@ -164,6 +164,29 @@ export function stateMachineName(controlPlane: AloftControlPlane, ...parts: stri
   const name = `${controlPlane.stepFunctions.namePrefix}${parts.map((part) => part.replace(/[^A-Za-z0-9_-]/g, "-")).join("_")}`;
   if (name.length <= 80) return name;
   return `${name.slice(0, 71)}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}
+
+/**
+ * The definition with every `ecs:runTask` state's AssignPublicIp set for where the runners are: a
+ * task in a public subnet (the default VPC has no NAT gateway) needs a public IP to pull its image
+ * and reach AWS, so a compiled `"DISABLED"` becomes `"ENABLED"` there. The network is the deployment's
+ * choice, not the flow's; a `${AloftAssignPublicIp}` placeholder is left for the substitution.
+ */
+function placeFargateTasks(definition: Record<string, unknown>, publicSubnets: boolean): Record<string, unknown> {
+  if (!publicSubnets) return definition;
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (typeof node !== "object" || node === null) return node;
+    const copy = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, visit(value)])) as Record<string, unknown>;
+    const network = ((copy.Parameters as Record<string, unknown> | undefined)?.NetworkConfiguration as Record<string, unknown> | undefined)?.AwsvpcConfiguration as
+      | Record<string, unknown>
+      | undefined;
+    if (typeof copy.Resource === "string" && copy.Resource.startsWith("arn:aws:states:::ecs:runTask") && network?.AssignPublicIp === "DISABLED") {
+      network.AssignPublicIp = "ENABLED";
+    }
+    return copy;
+  };
+  return visit(definition) as Record<string, unknown>;
 }
 
 /** The EventBridge rule Step Functions manages for `.sync` integrations of one service. */

@@ -263,6 +263,33 @@ describe("FlowStateMachine", () => {
     expect(resource.DependsOn).toEqual(expect.arrayContaining([logicalId(parent.role), stack.getLogicalId(parent.role.node.findChild("DefaultPolicy").node.defaultChild as never)]));
   });
 
+  it("gives Fargate tasks a public IP when the runners are in public subnets, whatever the compiled definition says", () => {
+    const train = (PARENT.definition as { States: { train: { Parameters: { NetworkConfiguration: { AwsvpcConfiguration: Record<string, unknown> } } } } }).States.train;
+    const compiled: CompiledDefinition = {
+      definition: {
+        StartAt: "train",
+        States: {
+          train: { ...train, Parameters: { ...train.Parameters, NetworkConfiguration: { AwsvpcConfiguration: { ...train.Parameters.NetworkConfiguration.AwsvpcConfiguration, AssignPublicIp: "DISABLED" } } } },
+        },
+      },
+      substitutions: ["AloftClusterArn", "AloftRunnerTaskDefinitionArn", "AloftSubnet0", "AloftSubnet1", "AloftSecurityGroupId", "AloftRunnerContainerName"],
+    };
+    const scratch = new Stack(new App({ context: CDK_CONTEXT }), "PublicSubnets");
+    const plane = new AloftControlPlane(scratch, "Aloft", { stage: "dev" });
+    expect(plane.runners.publicSubnets).toBe(true);
+    const machine = new FlowStateMachine(scratch, "Fargate", {
+      controlPlane: plane,
+      stateMachineName: "aloft-dev_fargate",
+      purpose: "deployment fargate",
+      type: "STANDARD",
+      compiled,
+    });
+    const definition = JSON.parse(scratch.resolve(machine.stateMachine.definitionString) as string) as typeof PARENT.definition;
+    expect((definition as { States: { train: { Parameters: { NetworkConfiguration: unknown } } } }).States.train.Parameters.NetworkConfiguration).toEqual({
+      AwsvpcConfiguration: { Subnets: ["${AloftSubnet0}", "${AloftSubnet1}"], SecurityGroups: ["${AloftSecurityGroupId}"], AssignPublicIp: "ENABLED" },
+    });
+  }, 120_000); // a control plane of its own: six functions bundled
+
   it("deploys an EXPRESS machine when asked, with names made safe for Step Functions", () => {
     expect(machine(express)).toMatchObject({ StateMachineName: "aloft-prod_reports-quick-v2", StateMachineType: "EXPRESS" });
   });
