@@ -23,7 +23,8 @@ describe("public types of the compiler and the combinators", () => {
 
   it("types sleep, waitForApproval and compileFlow", () => {
     expectTypeOf(sleep).parameter(0).toEqualTypeOf<number | `${number}${"ms" | "s" | "m" | "h" | "d"}`>();
-    expectTypeOf(waitForApproval<{ version: string }>()).resolves.toEqualTypeOf<Approval<{ version: string }>>();
+    // Typed only: called outside a run, waitForApproval rejects (there is no control plane to resume it).
+    expectTypeOf(() => waitForApproval<{ version: string }>()).returns.resolves.toEqualTypeOf<Approval<{ version: string }>>();
     const hello = flow({ name: "typed-compile", run: async (names: string[]) => names.length });
     expectTypeOf(compileFlow(hello)).resolves.toEqualTypeOf<CompiledFlow>();
     // @ts-expect-error compileFlow takes a flow, not a task
