@@ -569,18 +569,7 @@ export class DynamoDbStore implements Store {
   }
 
   async listDeployments(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>> {
-    assertPageLimit(page.limit);
-    const attributes = keyAttributes("GSI1");
-    const start =
-      page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partitions.deployments });
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": partitions.deployments },
-      Limit: page.limit + 1,
-    };
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<DeploymentRecord>), page.limit);
+    return this.pageOfGsi1Partition<DeploymentRecord>(partitions.deployments, page, true);
   }
 
   async updateDeployment(deployment: DeploymentRecord, expectedRevision: number): Promise<DeploymentRecord> {
@@ -607,17 +596,7 @@ export class DynamoDbStore implements Store {
   }
 
   async listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>> {
-    assertPageLimit(page.limit);
-    const attributes = keyAttributes("GSI1");
-    const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partitions.workPools });
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": partitions.workPools },
-      Limit: page.limit + 1,
-    };
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<WorkPoolRecord>), page.limit);
+    return this.pageOfGsi1Partition<WorkPoolRecord>(partitions.workPools, page, true);
   }
 
   async updateWorkPool(pool: WorkPoolRecord, expectedRevision: number): Promise<WorkPoolRecord> {
