@@ -186,14 +186,15 @@ export class AloftControlPlane extends Construct {
     const indexes = `${table.tableArn}/index/*`;
     const indexReason = "Queries may use any of the table's global secondary indexes (GSI1–GSI3), whose ARNs are the table ARN plus /index/<name>.";
     const payloads = bucket.arnForObjects(`${PAYLOAD_PREFIX}*`);
-    const payloadReason = "Payload objects are keyed by run under payloads/; the function reads and writes only that prefix.";
+    const payloadReason = "Payload objects are keyed by run under payloads/; the function reads, writes and deletes (what a refused write left) only that prefix.";
+    const PAYLOAD_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"];
     const runState = (fn: HandlerFunction, actions: string[]) => {
       fn.allow(actions, [table.tableArn]);
       fn.allow(["dynamodb:Query"], [indexes], indexReason);
     };
 
     runState(api, [...RUN_STATE_ACTIONS, "dynamodb:BatchGetItem", "dynamodb:DeleteItem"].sort());
-    api.allow(["s3:GetObject", "s3:PutObject"], [payloads], payloadReason);
+    api.allow(PAYLOAD_ACTIONS, [payloads], payloadReason);
     api.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn, queueKey.keyArn]);
     api.allow(["sqs:SendMessage"], [workQueue.queueArn]);
     // The webhook route verifies signatures with this key (GetSecretValue on exactly this secret, kms:Decrypt via Secrets Manager).
@@ -224,7 +225,7 @@ export class AloftControlPlane extends Construct {
     // Runs of step-functions deployments: the state machines FlowBundles deploy later, all named with the stage's prefix.
     dispatcher.allow(["states:StartExecution"], [`${stateMachines}*`], "FlowBundles deploy state machines after the control plane; the dispatcher may start those of its stage, all named aloft-<stage>_<deployment>.");
     // Their parameters over 64 KB are the execution input, read back from the payload bucket.
-    dispatcher.allow(["s3:GetObject"], [payloads], payloadReason);
+    dispatcher.allow(["s3:GetObject"], [payloads], "Payload objects are keyed by run under payloads/; the dispatcher only reads that prefix (parameters stored by reference).");
     dispatcher.allow(KEY_USE, [tableKey.keyArn, queueKey.keyArn, bucketKey.keyArn]);
     dispatcher.function.addEventSource(new SqsEventSource(workQueue, { batchSize: 10, reportBatchItemFailures: true }));
 
@@ -244,7 +245,7 @@ export class AloftControlPlane extends Construct {
     });
 
     runState(mirror, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
-    mirror.allow(["s3:GetObject", "s3:PutObject"], [payloads], payloadReason);
+    mirror.allow(PAYLOAD_ACTIONS, [payloads], payloadReason);
     mirror.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
     new events.Rule(this, "StepFunctionsStatusRule", {
       description: "Mirrors Step Functions execution status changes into Aloft run state",
@@ -269,7 +270,7 @@ export class AloftControlPlane extends Construct {
     const bundleReason = "Code bundles are keyed by deployment under bundles/; runners only read that prefix.";
     runState(runner, RUN_STATE_ACTIONS);
     runner.allow(["s3:GetObject"], [bundles], bundleReason);
-    runner.allow(["s3:GetObject", "s3:PutObject"], [payloads], payloadReason);
+    runner.allow(PAYLOAD_ACTIONS, [payloads], payloadReason);
     runner.allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
     const taskRole = this.runners.taskRole;
     const taskAllow = (actions: string[], resources: string[], reason?: string) => {
@@ -279,7 +280,7 @@ export class AloftControlPlane extends Construct {
     taskAllow(RUN_STATE_ACTIONS, [table.tableArn]);
     taskAllow(["dynamodb:Query"], [indexes], indexReason);
     taskAllow(["s3:GetObject"], [bundles], bundleReason);
-    taskAllow(["s3:GetObject", "s3:PutObject"], [payloads], payloadReason);
+    taskAllow(PAYLOAD_ACTIONS, [payloads], payloadReason);
     taskAllow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
 
     this.messaging.schedulerRole.addToPrincipalPolicy(

@@ -58,7 +58,7 @@ export class FlowTaskFunction extends Construct {
     };
     allow(TASK_RUN_ACTIONS, [table.tableArn]);
     allow(["dynamodb:Query"], [`${table.tableArn}/index/*`], "Task runs are looked up by run and by cache key on the table's global secondary indexes, whose ARNs are the table ARN plus /index/<name>.");
-    allow(["s3:GetObject", "s3:PutObject"], [bucket.arnForObjects(`${PAYLOAD_PREFIX}*`)], "Task arguments and results over the inline limit are stored by run under payloads/; the function reads and writes only that prefix.");
+    allow(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [bucket.arnForObjects(`${PAYLOAD_PREFIX}*`)], "Task arguments and results over the inline limit are stored by run under payloads/; the function reads, writes and deletes (what a refused write left) only that prefix.");
     allow(KEY_USE, [tableKey.keyArn, bucketKey.keyArn]);
 
     this.function = new lambda.Function(this, "Function", {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { PayloadStore } from "../services/payloads.js";
 
@@ -20,7 +20,7 @@ export class LocalPayloadStore implements PayloadStore {
 
   async put(key: string, json: string): Promise<void> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(temporary, json, { mode: 0o600 });
     await rename(temporary, path);
@@ -28,6 +28,10 @@ export class LocalPayloadStore implements PayloadStore {
 
   async get(key: string): Promise<string> {
     return readFile(this.pathOf(key), "utf8");
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
   }
 
   private pathOf(key: string): string {

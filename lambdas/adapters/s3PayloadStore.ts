@@ -37,4 +37,11 @@ export class S3PayloadStore implements PayloadStore {
     if (!output.Body) throw new Error(`payload ${key} is empty`);
     return output.Body.transformToString("utf8");
   }
+
+  async delete(key: string): Promise<void> {
+    const client = await this.client();
+    const { DeleteObjectCommand } = awsSdk("@aws-sdk/client-s3");
+    // S3 answers 204 for a key that does not exist: deleting twice is fine.
+    await client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}` }));
+  }
 }

@@ -3,9 +3,6 @@ import * as z from "zod";
 import { ServiceError, type FieldProblem } from "../services/errors.js";
 import { fieldProblems } from "./problem.js";
 
-/** JSON bodies nested deeper than this are refused: DynamoDB stores at most 32 levels of nesting. */
-export const MAX_BODY_DEPTH = 32;
-
 /**
  * Path parameters by name, validated before the handler runs: ids and names as long as the bodies
  * that create them allow, so that a path can never make a key DynamoDB refuses (2,048 bytes for a
@@ -97,35 +94,9 @@ async function readJson(c: Context): Promise<unknown> {
   } catch {
     throw new ServiceError("VALIDATION", "the body is not valid JSON", [{ field: "body", message: "not valid JSON" }]);
   }
-  const unstorable = unstorableField(value);
-  if (unstorable) throw new ServiceError("VALIDATION", `${unstorable.field}: ${unstorable.message}`, [unstorable]);
+  // Values are checked field by field by their schemas (jsonValue, jsonObject), which never walk a
+  // value deeper than MAX_JSON_DEPTH: no body can exhaust the stack.
   return value;
-}
-
-/**
- * The first part of a parsed JSON body that DynamoDB could not store: nesting deeper than 32 levels
- * (counting `depth` levels the value will be stored under), or a number outside what it keeps
- * (magnitudes below 1e-130; the document client refuses integers beyond Number.MAX_SAFE_INTEGER,
- * which it could not keep exactly). Iterative, so no body can exhaust the stack.
- *
- * @example
- * ```ts
- * unstorableField(JSON.parse(text), 2); // undefined, or { field: "body.a.b", message: "..." }
- * ```
- */
-export function unstorableField(root: unknown, depth = 0): FieldProblem | undefined {
-  const pending: Array<[unknown, number, string]> = [[root, depth, "body"]];
-  while (pending.length > 0) {
-    const [value, depth, field] = pending.pop()!;
-    if (typeof value === "number" && value !== 0 && (Math.abs(value) < 1e-130 || Math.abs(value) > Number.MAX_SAFE_INTEGER)) {
-      return { field, message: `${value} is outside the storable range (magnitudes 1e-130 to ${Number.MAX_SAFE_INTEGER})` };
-    }
-    if (value === null || typeof value !== "object") continue;
-    if (depth + 1 > MAX_BODY_DEPTH) return { field: "body", message: `nested deeper than ${MAX_BODY_DEPTH} levels` };
-    if (Array.isArray(value)) value.forEach((child, index) => pending.push([child, depth + 1, `${field}[${index}]`]));
-    else for (const [key, child] of Object.entries(value)) pending.push([child, depth + 1, `${field}.${key}`]);
-  }
-  return undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { FlowRunRecord, Page, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
-import { PayloadCodec, payloadKey } from "./payloads.js";
+import { PayloadCodec } from "./payloads.js";
 import { applyProposal, type Proposal, type TransitionOutcome, type TransitionPort } from "./transitions.js";
 
 /** `POST /v1/flow-runs`, validated. */
@@ -85,7 +85,7 @@ export class FlowRunService {
       id,
       flowName: input.flowName,
       name: input.name ?? `${input.flowName}-${id.slice(0, 8)}`,
-      parameters: await this.codec.store(payloadKey("runs", id, "parameters"), input.parameters ?? {}),
+      parameters: await this.codec.store(["runs", id, "parameters"], input.parameters ?? {}),
       tags: [...new Set(input.tags ?? [])],
       state: makeState(initial === "PENDING" ? "Pending" : "Scheduled", now),
       version: 0,
@@ -96,12 +96,19 @@ export class FlowRunService {
     for (const key of ["deploymentId", "parentRunId", "idempotencyKey", "entrypoint"] as const) {
       if (input[key] !== undefined) run[key] = input[key];
     }
-    if (input.id !== undefined && !input.idempotencyKey) {
-      // A client-chosen id is its own idempotency key: a resent create returns the stored run.
-      const existing = await store.getFlowRun(input.id);
-      if (existing) return { run: await this.present(existing), created: false };
-    }
-    const outcome = await store.createFlowRun(run, input.idempotencyKey ? { idempotencyKey: input.idempotencyKey, idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS } : {});
+    const outcome = await this.codec.writing(
+      run.parameters,
+      async () => {
+        if (input.id !== undefined && !input.idempotencyKey) {
+          // A client-chosen id is its own idempotency key: a resent create returns the stored run.
+          const existing = await store.getFlowRun(input.id);
+          if (existing) return { run: existing, created: false };
+        }
+        return store.createFlowRun(run, input.idempotencyKey ? { idempotencyKey: input.idempotencyKey, idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS } : {});
+      },
+      // A create that found the run (same id or idempotency key) keeps the stored run's parameters.
+      (found) => found.run.parameters,
+    );
     return { run: await this.present(outcome.run), created: outcome.created };
   }
 
@@ -116,8 +123,9 @@ export class FlowRunService {
 
   /** Decides and applies a proposed state; a missing run is 404. A large result is stored by reference. */
   async proposeState(id: string, proposal: Proposal): Promise<TransitionOutcome<FlowRunRecord>> {
-    if (proposal.result !== undefined) proposal = { ...proposal, result: await this.codec.store(payloadKey("runs", id, "result"), proposal.result) };
-    const outcome = await applyProposal(this.port, id, proposal, this.deps.now);
+    if (proposal.result !== undefined) proposal = { ...proposal, result: await this.codec.store(["runs", id, "result"], proposal.result) };
+    // A refused proposal (a stale runner's COMPLETED, a duplicate) leaves the run's result as it was, and no payload behind.
+    const outcome = await this.codec.writing(proposal.result, () => applyProposal(this.port, id, proposal, this.deps.now), (applied) => applied.run?.result);
     if (!outcome.run) notFound("flow run", id);
     this.reportFinished(outcome);
     return outcome;
@@ -204,8 +212,9 @@ export class FlowRunService {
     const approval = { approved: true, input: input ?? null };
     if (run.approvalToken!.startsWith(ENGINE_APPROVAL_PREFIX)) {
       // The run's own process waits (polling): it finds the approval in the run's journal.
-      const value = await this.codec.store(payloadKey("runs", run.id, "journal", approvalJournalKey(run.approvalToken!)), approval);
-      await this.deps.store.putJournalEntry({ runId: run.id, key: approvalJournalKey(run.approvalToken!), value, createdAt: new Date(this.deps.now()).toISOString() });
+      const key = approvalJournalKey(run.approvalToken!);
+      const value = await this.codec.store(["runs", run.id, "journal", key], approval);
+      await this.codec.writing(value, () => this.deps.store.putJournalEntry({ runId: run.id, key, value, createdAt: new Date(this.deps.now()).toISOString() }), (put) => put.entry.value);
       return this.proposeState(run.id, { state: { type: "RUNNING", name: "Running", message: "approved" }, controlPlane: true, ...(transitionId ? { transitionId } : {}) });
     }
     const callbacks = this.deps.stepFunctionsCallbacks;

@@ -1,7 +1,7 @@
 import type { ArtifactRecord, JournalEntryRecord, LogRecord, Page } from "../store/records.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound } from "./errors.js";
-import { PayloadCodec, payloadKey } from "./payloads.js";
+import { PayloadCodec } from "./payloads.js";
 
 /** Log lines are kept this long (the TTL attribute; swept locally). */
 export const LOG_TTL_SECONDS = 30 * 24 * 3600;
@@ -35,7 +35,8 @@ export class TelemetryService {
   async createArtifact(input: Omit<ArtifactRecord, "id" | "createdAt">): Promise<ArtifactRecord> {
     await this.requireRun(input.flowRunId);
     const artifact: ArtifactRecord = { ...input, id: this.deps.newId(), createdAt: new Date(this.deps.now()).toISOString() };
-    await this.deps.store.putArtifact({ ...artifact, data: await this.codec.store(payloadKey("runs", input.flowRunId, "artifacts", artifact.id), input.data) });
+    const data = await this.codec.store(["runs", input.flowRunId, "artifacts", artifact.id], input.data);
+    await this.codec.writing(data, () => this.deps.store.putArtifact({ ...artifact, data }), () => data);
     return artifact;
   }
 
@@ -48,9 +49,10 @@ export class TelemetryService {
   /** Records a completed call; the first write of a key wins and is what every later read sees. */
   async putJournalEntry(runId: string, key: string, value: unknown): Promise<{ entry: JournalEntryRecord; created: boolean }> {
     await this.requireRun(runId);
-    const stored = await this.codec.store(payloadKey("runs", runId, "journal", key), value);
+    const stored = await this.codec.store(["runs", runId, "journal", key], value);
     const candidate: JournalEntryRecord = { runId, key, value: stored, createdAt: new Date(this.deps.now()).toISOString() };
-    const { entry, created } = await this.deps.store.putJournalEntry(candidate);
+    // The first write of a key wins: a later one (another value) is refused, and its payload deleted.
+    const { entry, created } = await this.codec.writing(stored, () => this.deps.store.putJournalEntry(candidate), (put) => put.entry.value);
     return { entry: { ...entry, value: await this.codec.resolve(entry.value) }, created };
   }
 

@@ -17,6 +17,7 @@ import { makeDynamoDbDocumentClient } from "../adapters/awsClients.js";
 import type { State } from "../../sdk/model/states.js";
 import { decodeCursor, type ItemKey } from "./cursor.js";
 import { canonicalTime, dayOf, keys, partitions, previousDay, recordOf } from "./keys.js";
+import { VALUE_FIELDS, valueAttribute, valueAttributeNames, withValueAttributes } from "./valueAttributes.js";
 import {
   assertPageLimit,
   backoff,
@@ -337,7 +338,7 @@ export class DynamoDbStore implements Store {
       const timestamp = canonicalTime(log.timestamp, "timestamp");
       logSequence += 1;
       const item = {
-        ...log,
+        ...withValueAttributes(log, VALUE_FIELDS.log),
         PK: keys.logs(log.flowRunId),
         SK: `${timestamp}#${String(logSequence).padStart(12, "0")}${LOG_WRITER_ID}`,
         expiresAt: Math.floor(Date.parse(timestamp) / 1000) + ttlSeconds,
@@ -374,7 +375,7 @@ export class DynamoDbStore implements Store {
     const createdAt = canonicalTime(artifact.createdAt, "createdAt");
     await this.putItem(
       {
-        ...artifact,
+        ...withValueAttributes(artifact, VALUE_FIELDS.artifact),
         ...keys.artifact(artifact.flowRunId, artifact.key, createdAt, artifact.id),
         GSI1PK: partitions.artifacts(artifact.key),
         GSI1SK: `${createdAt}#${artifact.flowRunId}`,
@@ -402,7 +403,7 @@ export class DynamoDbStore implements Store {
 
   async putJournalEntry(entry: JournalEntryRecord): Promise<{ entry: JournalEntryRecord; created: boolean }> {
     const key = keys.journal(entry.runId, entry.key);
-    if (await this.conditionalPut({ ...entry, ...key }, "attribute_not_exists(SK)", undefined, "journal entry", `${entry.runId}/${entry.key}`)) {
+    if (await this.conditionalPut({ ...withValueAttributes(entry, VALUE_FIELDS.journalEntry), ...key }, "attribute_not_exists(SK)", undefined, "journal entry", `${entry.runId}/${entry.key}`)) {
       return { entry, created: true };
     }
     const existing = await this.getItem(key);
@@ -433,7 +434,7 @@ export class DynamoDbStore implements Store {
 
   async putCacheEntry(entry: CacheRecord): Promise<void> {
     const { expiresAt, ...rest } = entry;
-    const item: Item = { ...rest, ...keys.cache(entry.key) };
+    const item: Item = { ...withValueAttributes(rest, VALUE_FIELDS.cacheEntry), ...keys.cache(entry.key) };
     if (expiresAt !== undefined) {
       const expiry = canonicalTime(expiresAt, "expiresAt");
       item.expiry = expiry;
@@ -635,7 +636,7 @@ export class DynamoDbStore implements Store {
     const createdAt = canonicalTime(run.createdAt, "createdAt");
     const sortKey = `${createdAt}#${run.id}`;
     const runItem: Item = {
-      ...run,
+      ...withValueAttributes(run, VALUE_FIELDS.flowRun),
       ...keys.run(run.id),
       GSI1PK: partitions.flow(run.flowName),
       GSI1SK: sortKey,
@@ -817,6 +818,18 @@ export class DynamoDbStore implements Store {
     for (const field of fields) {
       const value = patch[field];
       if (value === undefined) continue;
+      if (field === "result") {
+        // A user value: its JSON text (or its payload reference) replaces whatever the run held before.
+        const attribute = valueAttribute(field, value);
+        const { json, ref } = valueAttributeNames(field);
+        names["#valueSet"] = attribute.name;
+        names["#valueRemoved"] = attribute.name === json ? ref : json;
+        names["#legacyValue"] = field;
+        values[":value"] = attribute.value;
+        sets.push("#valueSet = :value");
+        removals.push("#valueRemoved", "#legacyValue");
+        continue;
+      }
       names[`#${field}`] = field;
       if (value === null) {
         removals.push(`#${field}`);
@@ -990,7 +1003,7 @@ function historyItem(key: { PK: string; SK: string }, runId: string, version: nu
 
 function deploymentItem(deployment: DeploymentRecord): Item {
   return {
-    ...deployment,
+    ...withValueAttributes(deployment, VALUE_FIELDS.deployment),
     ...keys.deployment(deployment.name),
     GSI1PK: partitions.deployments,
     GSI1SK: deployment.name,

@@ -3,6 +3,7 @@
  * DynamoDB store writes is built here, so the data model has one source in code.
  */
 import { createHash } from "node:crypto";
+import { readValueAttributes } from "./valueAttributes.js";
 
 /** Attributes that belong to the table layout, never to a record. */
 export const LAYOUT_ATTRIBUTES = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "expiresAt", "currentTransitionId", "initialState", "initialVersion"] as const;
@@ -89,7 +90,8 @@ export const partitions = {
 } as const;
 
 /**
- * The record stored in an item: the item without its layout attributes.
+ * The record stored in an item: the item without its layout attributes, with its user values read
+ * back from their attributes (see valueAttributes.ts).
  *
  * @example
  * ```ts
@@ -99,5 +101,5 @@ export const partitions = {
 export function recordOf<T>(item: Record<string, unknown>): T {
   const record: Record<string, unknown> = { ...item };
   for (const attribute of LAYOUT_ATTRIBUTES) delete record[attribute];
-  return record as T;
+  return readValueAttributes(record) as T;
 }

@@ -204,3 +204,24 @@ export interface Page<T> {
   items: T[];
   cursor?: string;
 }
+
+/**
+ * A value kept in the payload store (S3 on AWS, a folder locally) instead of in its item: what a
+ * record field holds when its value was too large to store inline. It is a class, not a plain
+ * object, so that no JSON a user sends can ever be taken for a reference; the store writes it to
+ * its own attribute (`ref:<field>`), apart from inline values (`json:<field>`).
+ *
+ * @example
+ * ```ts
+ * const ref = new PayloadRef("runs/nightly.3a42/result/9f86….json", 70_000);
+ * ref instanceof PayloadRef; // true; JSON.parse never makes one
+ * ```
+ */
+export class PayloadRef {
+  constructor(
+    /** The payload store key. */
+    readonly key: string,
+    /** The size of the value's JSON, in bytes. */
+    readonly bytes: number,
+  ) {}
+}

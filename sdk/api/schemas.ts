@@ -3,7 +3,51 @@
  * the OpenAPI document is generated from them, and the typed client's types come from them.
  */
 import * as z from "zod";
+import { jsonValueProblem, MAX_JSON_DEPTH } from "../model/serializable.js";
 import { STATE_TYPES } from "../model/states.js";
+
+/**
+ * A user's JSON value (parameters, results, journal values, artifact data, log fields), taken as it
+ * was parsed: never rebuilt key by key (which would turn a `"__proto__"` key into a prototype and
+ * drop it), and refused when nested deeper than {@link MAX_JSON_DEPTH} levels.
+ *
+ * @example
+ * ```ts
+ * z.object({ value: jsonValue() }).parse(JSON.parse('{"value": {"__proto__": 1}}')); // kept as sent
+ * ```
+ */
+export function jsonValue() {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      const problem = jsonValueProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: `not a JSON value nested at most ${MAX_JSON_DEPTH} levels: ${problem.path} is ${problem.found}` });
+    })
+    .meta({ description: `any JSON value, nested at most ${MAX_JSON_DEPTH} levels` });
+}
+
+/**
+ * A user's JSON object (parameters, log fields, a JSON Schema), taken as it was parsed; see {@link jsonValue}.
+ *
+ * @example
+ * ```ts
+ * z.object({ parameters: jsonObject() }).parse({ parameters: { "": 1, constructor: 2 } }); // kept as sent
+ * ```
+ */
+export function jsonObject() {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        ctx.addIssue({ code: "custom", message: `expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}` });
+        return;
+      }
+      const problem = jsonValueProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: `not a JSON value nested at most ${MAX_JSON_DEPTH} levels: ${problem.path} is ${problem.found}` });
+    })
+    .transform((value) => value as Record<string, unknown>)
+    .meta({ type: "object", description: `a JSON object, nested at most ${MAX_JSON_DEPTH} levels` });
+}
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' and '-' only");
 const name = z.string().min(1).max(128);
@@ -58,7 +102,7 @@ export const CreateFlowRunRequestSchema = z
     id: id.optional(),
     flowName: name,
     name: name.optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    parameters: jsonObject().optional(),
     deploymentId: id.optional(),
     idempotencyKey: z.string().min(1).max(256).optional(),
     tags: z.array(tag).max(50).optional(),
@@ -89,7 +133,7 @@ export const ProposeStateRequestSchema = z
     /** An operator's override of the rules that refuse leaving a terminal state. */
     force: z.boolean().optional(),
     /** The run's result, with a COMPLETED proposal. */
-    result: z.unknown().optional(),
+    result: jsonValue().optional(),
     /** The error, with a FAILED or CRASHED proposal. */
     error: ErrorInfoSchema.optional(),
     /** The runner's token from its claim: once a runner claimed the run, only proposals carrying its token move it. */
@@ -173,7 +217,7 @@ export const LogSchema = z
     timestamp,
     level: z.enum(["debug", "info", "warn", "error"]),
     message: z.string().max(32_000),
-    fields: z.record(z.string(), z.unknown()).optional(),
+    fields: jsonObject().optional(),
   })
   .strict();
 
@@ -197,7 +241,7 @@ export const CreateArtifactRequestSchema = z
   .object({
     key: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, "lowercase letters, digits and dashes, starting with a letter or digit"),
     type: z.enum(["markdown", "table", "link"]),
-    data: z.unknown(),
+    data: jsonValue(),
     description: z.string().max(2_000).optional(),
     flowRunId: id,
     taskRunId: id.optional(),
@@ -208,7 +252,7 @@ export const CreateArtifactRequestSchema = z
 export const JournalEntrySchema = z.object({ key: z.string(), value: z.unknown(), createdAt: z.string() });
 
 /** `PUT /v1/flow-runs/{id}/journal/{key}`. */
-export const PutJournalEntryRequestSchema = z.object({ value: z.unknown() }).strict();
+export const PutJournalEntryRequestSchema = z.object({ value: jsonValue() }).strict();
 
 /** A deployment. */
 export const DeploymentSchema = z.object({
@@ -219,8 +263,8 @@ export const DeploymentSchema = z.object({
   bundleId: z.string().optional(),
   version: z.string().optional(),
   description: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()),
-  parameterSchema: z.record(z.string(), z.unknown()).optional(),
+  parameters: jsonObject(),
+  parameterSchema: jsonObject().optional(),
   tags: z.array(z.string()),
   workPool: z.string().optional(),
   engine: z.enum(["durable", "step-functions"]),
@@ -268,8 +312,8 @@ const deploymentFields = {
   bundleId: id.optional(),
   version: z.string().max(64).optional(),
   description: z.string().max(2_000).optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  parameterSchema: z.record(z.string(), z.unknown()).optional(),
+  parameters: jsonObject().optional(),
+  parameterSchema: jsonObject().optional(),
   tags: z.array(tag).max(50).optional(),
   workPool: name.optional(),
   engine: z.enum(["durable", "step-functions"]).optional(),
@@ -298,7 +342,7 @@ export const UpdateDeploymentRequestSchema = z.object({ ...deploymentFields, flo
 /** `POST /v1/deployments/{id}/runs`. */
 export const CreateDeploymentRunRequestSchema = z
   .object({
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    parameters: jsonObject().optional(),
     idempotencyKey: z.string().min(1).max(256).optional(),
     tags: z.array(tag).max(50).optional(),
     scheduledTime: timestamp.optional(),

@@ -132,7 +132,7 @@ describe("FlowBundle, engine step-functions", () => {
         { actions: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources: ["*"] },
         { actions: ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"], resources: [table] },
         { actions: ["dynamodb:Query"], resources: [arnWithSuffix(table, "/index/*")] },
-        { actions: ["s3:GetObject", "s3:PutObject"], resources: [arnWithSuffix(getAtt(controlPlane.data.bucket), "/payloads/*")] },
+        { actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resources: [arnWithSuffix(getAtt(controlPlane.data.bucket), "/payloads/*")] },
         { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [getAtt(controlPlane.data.tableKey), getAtt(controlPlane.data.bucketKey)] },
       ]),
     );

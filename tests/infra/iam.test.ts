@@ -14,7 +14,7 @@ describe("least-privilege IAM", () => {
     return {
       table,
       indexes: { actions: ["dynamodb:Query"], resources: [arnWithSuffix(table, "/index/*")] },
-      payloads: { actions: ["s3:GetObject", "s3:PutObject"], resources: [arnWithSuffix(getAtt(controlPlane.data.bucket, "Arn"), "/payloads/*")] },
+      payloads: { actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resources: [arnWithSuffix(getAtt(controlPlane.data.bucket, "Arn"), "/payloads/*")] },
       keys: (...keys: ("table" | "bucket" | "queue")[]) => ({
         actions: ["kms:Decrypt", "kms:GenerateDataKey"],
         resources: keys.map((key) =>

@@ -13,6 +13,7 @@ import {
   PutJournalEntryRequestSchema,
   StateTypeSchema,
   TaskRunSchema,
+  jsonValue,
   pageOf,
 } from "../../../sdk/api/schemas.js";
 import type { Services } from "../../services/index.js";
@@ -37,7 +38,7 @@ const ListQuery = z
 const PageQuery = z.object({ limit, cursor }).strict();
 const ActionBody = z.object({ transitionId: z.string().min(1).max(128).optional(), force: z.boolean().optional() }).strict();
 /** `input` is what `waitForApproval` returns to a Step Functions run waiting for approval. */
-const ResumeBody = z.object({ transitionId: z.string().min(1).max(128).optional(), input: z.unknown().optional() }).strict();
+const ResumeBody = z.object({ transitionId: z.string().min(1).max(128).optional(), input: jsonValue().optional() }).strict();
 const ApprovalBody = z
   .object({ taskToken: z.string().min(1).max(2_048), stateName: z.string().min(1).max(256).optional(), timeoutSeconds: z.number().positive().optional() })
   .strict();

@@ -1,10 +1,11 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import * as z from "zod";
+import { jsonValueProblem, MAX_JSON_DEPTH } from "../../../sdk/model/serializable.js";
 import { ServiceError } from "../../services/errors.js";
 import type { Services } from "../../services/index.js";
 import { problem, STATUS_OF } from "../problem.js";
-import { json, route, unstorableField, type RouteRegistry } from "../routeSpec.js";
+import { json, route, type RouteRegistry } from "../routeSpec.js";
 
 /** Signature headers, in the order they are looked for: Aloft's own, then GitHub's. Both carry `sha256=<hex>`. */
 export const SIGNATURE_HEADERS = ["x-aloft-signature-256", "x-hub-signature-256"] as const;
@@ -90,9 +91,12 @@ function parseBody(raw: Uint8Array): unknown {
   } catch {
     throw new ServiceError("VALIDATION", "the body is not valid JSON", [{ field: "body", message: "not valid JSON" }]);
   }
-  // Stored as parameters.payload: two levels deeper than the body itself.
-  const unstorable = unstorableField(value, 2);
-  if (unstorable) throw new ServiceError("VALIDATION", `${unstorable.field}: ${unstorable.message}`, [unstorable]);
+  // Stored as parameters.payload: one level deeper than the body itself.
+  const nesting = jsonValueProblem({ payload: value });
+  if (nesting) {
+    const message = `not a JSON value nested at most ${MAX_JSON_DEPTH - 1} levels (it becomes the run's parameters.payload): ${nesting.path.replace(/^\$\.payload/, "$")} is ${nesting.found}`;
+    throw new ServiceError("VALIDATION", `body: ${message}`, [{ field: "body", message }]);
+  }
   return value;
 }
 

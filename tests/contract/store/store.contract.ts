@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
+import { hostileJson, hostileJsonObject } from "../../support/hostileJson.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeState, type State, type StateName } from "../../../sdk/model/states.js";
 import type {
@@ -450,6 +451,41 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(results.filter((granted) => granted === true)).toHaveLength(3);
         expect(Object.keys((await store().getConcurrencyLimit(tag))!.leases)).toHaveLength(3);
       });
+    });
+
+    describe("user values", () => {
+      // Parameters, results, journal values, artifact data, log fields, cached values and deployment
+      // parameters are a user's JSON: any keys ("__proto__", "constructor", "", markers that look like
+      // Aloft's own), any numbers, nesting up to the documented limit. Each is read back exactly.
+      const same = (read: unknown, text: string) => expect(JSON.stringify(read)).toBe(text);
+
+      it("reads back every JSON value and object exactly, in every record that holds one", async () => {
+        await fc.assert(
+          fc.asyncProperty(hostileJsonObject(), hostileJson(), async (object, value) => {
+            const run = flowRun({ parameters: object.value });
+            await store().createFlowRun(run);
+            same((await store().getFlowRun(run.id))?.parameters, object.text);
+            const completed = await store().transitionFlowRun(run.id, 0, state("Completed"), { result: value.value });
+            same(completed.result, value.text);
+            same((await store().getFlowRun(run.id))?.result, value.text);
+
+            await store().putJournalEntry({ runId: run.id, key: "call:0", value: value.value, createdAt: run.createdAt });
+            same((await store().listJournal(run.id))[0]?.value, value.text);
+            await store().putArtifact({ id: randomUUID(), key: "values", type: "table", data: value.value, flowRunId: run.id, createdAt: run.createdAt });
+            same((await store().listArtifacts(run.id))[0]?.data, value.text);
+            await store().putLogs([{ flowRunId: run.id, timestamp: new Date().toISOString(), level: "info", message: "fields", fields: object.value }], 3_600);
+            same((await store().listLogs(run.id, { limit: 10 })).items[0]?.fields, object.text);
+            await store().putCacheEntry({ key: `values-${run.id}`, value: value.value, createdAt: run.createdAt });
+            same((await store().getCacheEntry(`values-${run.id}`))?.value, value.text);
+            const d = deployment({ parameters: object.value, parameterSchema: object.value });
+            await store().createDeployment(d);
+            const read = await store().getDeploymentByName(d.name);
+            same(read?.parameters, object.text);
+            same(read?.parameterSchema, object.text);
+          }),
+          { numRuns: 25 },
+        );
+      }, 120_000);
     });
 
     describe("deployments", () => {

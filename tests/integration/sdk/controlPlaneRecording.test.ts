@@ -83,6 +83,21 @@ describe("a local flow run connected to the control plane", () => {
     ]);
   });
 
+  it("records and replays any JSON a task returns, keys like __proto__ and constructor included, as it does unrecorded", async () => {
+    const text = JSON.stringify(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"name":"x"},"":[5e-324,1e308],"nested":{"__proto__":[1]}}'));
+    const parse = task({ name: "rec-parse-json", run: async (json: string) => JSON.parse(json) as unknown });
+    const parser = flow({ name: "rec-parse-json-flow", run: async (params: { json: string }) => parse(params.json) });
+    const unrecorded = await parser.run({ json: text }, { replaceRecorder: true });
+    expect(unrecorded.state.type).toBe("COMPLETED");
+    const run = await parser.run({ json: text }, { replaceRecorder: true, recorder: {} });
+    expect(run.state.type).toBe("COMPLETED");
+    expect(JSON.stringify(run.result)).toBe(text);
+    const stored = await client.flowRuns.get(run.id);
+    expect(JSON.stringify(stored.result)).toBe(text);
+    expect((await client.flowRuns.journal(run.id)).map((entry) => JSON.stringify(entry.value))).toEqual([text]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it("refuses to retry a run that is still running", async () => {
     const created = await client.flowRuns.create({ flowName: "busy", initialState: "PENDING" });
     await client.flowRuns.proposeState(created.id, { state: { type: "RUNNING" } });
