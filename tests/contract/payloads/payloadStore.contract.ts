@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PayloadStore } from "../../../lambdas/services/payloads.js";
+import fc from "fast-check";
+import { payloadKey, type PayloadStore } from "../../../lambdas/services/payloads.js";
 
 /**
  * The payload store contract, run against every adapter.
@@ -32,6 +33,22 @@ export function describePayloadStoreContract(name: string, make: () => Promise<{
 
     it("throws for a key that was never written", async () => {
       await expect(store.get("runs/nope/missing.json")).rejects.toThrow();
+    });
+
+    it("deletes a key, and deleting a missing key is not an error", async () => {
+      await store.put("runs/abc/result/gone.json", "1");
+      await store.delete("runs/abc/result/gone.json");
+      await expect(store.get("runs/abc/result/gone.json")).rejects.toThrow();
+      await store.delete("runs/abc/result/gone.json");
+      await store.delete("runs/never/written.json");
+    });
+
+    it("stores every key that payloadKey makes from adversarial run ids and call keys, each apart", async () => {
+      const owners = fc.sample(fc.tuple(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "binary", maxLength: 300 })), { numRuns: 40, seed: 42 });
+      owners.push(["..", "."], ["a/../../b", "/"], ["", ""], ["nightly:42", "x"], ["nightly_42", "x"]);
+      const keys = owners.map(([runId, callKey]) => payloadKey(["runs", runId, "journal", callKey]));
+      await Promise.all(keys.map((key, i) => store.put(key, JSON.stringify(i))));
+      expect(await Promise.all(keys.map(async (key) => JSON.parse(await store.get(key)) as unknown))).toEqual(keys.map((_, i) => i));
     });
   });
 }
