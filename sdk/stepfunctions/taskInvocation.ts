@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { ControlPlaneCalls } from "../api/controlPlaneLink.js";
 import { ControlPlaneLink } from "../api/controlPlaneLink.js";
 import type { AnyFlow } from "../definitions/flow.js";
@@ -13,6 +13,7 @@ import { combineRecorders, type Recorder } from "../engine/recorder.js";
 import { isAbort } from "../engine/retryPolicy.js";
 import { callTaskAttempt } from "../engine/taskRunner.js";
 import { Abort, InvalidParametersError, messageOf, NotSerializableError, TimedOutError } from "../model/errors.js";
+import { keySegment } from "../model/keySegment.js";
 import type { FlowRun, TaskRunSummary } from "../model/runs.js";
 import { makeState } from "../model/states.js";
 import {
@@ -148,7 +149,8 @@ async function runTask(invocation: z.output<typeof TaskInvocationSchema>, deps: 
   const outcome = await withFlowScope(invocation, deps, () =>
     callTaskAttempt(taskSpecOf(task.options), args, { attempt, id, name, ...(invocation.mapIndex === undefined ? {} : { mapIndex: invocation.mapIndex }) }),
   );
-  if (outcome.ok) return storeLarge(outcome.value, `runs/${safe(invocation.flowRunId)}/results/${id}.json`, deps.payloads, inlineLimit);
+  // A key of its own for every attempt: an attempt Step Functions gave up on can never replace the one it went on with.
+  if (outcome.ok) return storeLarge(outcome.value, `runs/${keySegment(invocation.flowRunId)}/results/${keySegment(id)}/${randomUUID()}.json`, deps.payloads, inlineLimit);
   const { error, retry } = outcome;
   const message = messageOf(error);
   // Another attempt follows: the name the state's Retry matches, whatever the cause (its own timeout too).
@@ -187,8 +189,11 @@ async function containerResult(invocation: z.output<typeof ResultInvocationSchem
 
 /** Where a Fargate task's result waits for its `aloft.result` state: both payloads name the run, the task and the map item. */
 function containerResultKey(invocation: { flowRunId: string; task: string; mapIndex?: number | undefined }): string {
-  return `runs/${safe(invocation.flowRunId)}/fargate/${safe(invocation.task)}${invocation.mapIndex === undefined ? "" : `-${invocation.mapIndex}`}.json`;
+  return `runs/${keySegment(invocation.flowRunId)}/fargate/${keySegment(invocation.task)}/${invocation.mapIndex ?? "-"}.json`;
 }
+
+/** The keys Aloft stores results under (above): only a reference to one of them is read back. */
+const RESULT_KEY = /^runs\/[A-Za-z0-9_.~-]+\/(results\/[A-Za-z0-9_.~-]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|fargate\/[A-Za-z0-9_.~-]+\/(\d+|-))\.json$/;
 
 async function runHook(invocation: z.output<typeof HookInvocationSchema>, deps: InvocationDeps): Promise<null> {
   const task = lookUpTask(invocation.task, deps);
@@ -323,15 +328,18 @@ function taskRunIdOf(invocation: { flowRunId: string; task: string; stateName?: 
 }
 
 /**
- * Reads back every `{ "$aloftRef": key }` in a value (results stored by reference).
+ * Reads back every `{ "$aloftRef": key }` in a value (results stored by reference). Only keys of
+ * the shape Aloft stores results under are read: any other object with a `$aloftRef` is a user's
+ * value and stays as it is.
  *
  * @example
  * ```ts
- * const args = await resolveRefs([{ $aloftRef: "runs/4f8c/results/ab.json" }], payloads);
+ * const args = await resolveRefs([{ $aloftRef: "runs/4f8c/fargate/load/-.json" }], payloads);
  * ```
  */
 export async function resolveRefs<T>(value: T, payloads: ResultPayloads | undefined): Promise<T> {
-  if (isAloftRef(value)) {
+  // A user's value that merely looks like a reference (any other key) stays the value it is.
+  if (isAloftRef(value) && RESULT_KEY.test(value.$aloftRef)) {
     if (!payloads) throw new StepFunctionsTaskError(ASL_ERRORS.invalidInvocation, `a value is stored by reference (${value.$aloftRef}), but no payload store is configured to read it`);
     return JSON.parse(await payloads.get(value.$aloftRef)) as T;
   }
@@ -370,6 +378,4 @@ function errorFromCatch(caught: { Error?: string | undefined; Cause?: unknown })
   return new Error(message);
 }
 
-function safe(part: string): string {
-  return part.replace(/[^A-Za-z0-9._-]/g, "_");
-}
+

@@ -75,9 +75,22 @@ describe("aloft.task runs one attempt of the named task", () => {
     const base = { kind: "aloft.task", flowName: "hello", flowRunId: RUN, executionArn: ARN, attempt: 0 };
     const ref = (await runStepFunctionsInvocation({ ...base, task: "unit-huge", args: {} }, deps({ payloads }))) as { $aloftRef: string };
     expect(Object.keys(ref)).toEqual(["$aloftRef"]);
-    expect(ref.$aloftRef).toMatch(new RegExp(`^runs/${RUN}/results/[0-9a-f-]{36}\\.json$`));
+    expect(ref.$aloftRef).toMatch(new RegExp(`^runs/${RUN}/results/[0-9a-f-]{36}/[0-9a-f-]{36}\\.json$`));
     expect(JSON.parse(payloads.values.get(ref.$aloftRef)!)).toHaveLength(300_000);
     expect(await runStepFunctionsInvocation({ ...base, task: "unit-length", args: { "0": ref } }, deps({ payloads }))).toBe(300_000);
+    // Another attempt of the same call stores under a key of its own: the first result stays as it was.
+    const again = (await runStepFunctionsInvocation({ ...base, task: "unit-huge", args: {}, attempt: 1 }, deps({ payloads }))) as { $aloftRef: string };
+    expect(again.$aloftRef).not.toBe(ref.$aloftRef);
+    expect(payloads.values.has(ref.$aloftRef)).toBe(true);
+  });
+
+  test("a user's value that looks like a reference is passed as it is, never read from the payload store", async () => {
+    const payloads = memoryPayloads();
+    const base = { kind: "aloft.task", flowName: "hello", flowRunId: RUN, executionArn: ARN, attempt: 0 };
+    const ref = (await runStepFunctionsInvocation({ ...base, task: "unit-huge", args: {} }, deps({ payloads }))) as { $aloftRef: string };
+    // The same object a user could return, with a key Aloft never makes: a value of length 1 (an object), not a read.
+    const lookalike = { $aloftRef: ref.$aloftRef.replace(/\.json$/, ".txt") };
+    expect(await runStepFunctionsInvocation({ ...base, task: "unit-length", args: { "0": [lookalike] } }, deps({ payloads }))).toBe(1);
   });
 
   test("an unknown task or a malformed payload is Aloft.InvalidInvocation, naming the problem", async () => {
