@@ -6,6 +6,7 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 });
 
+import { PayloadRef } from "../../../lambdas/store/records.js";
 import { handler, mirrorFromEnvironment } from "../../../lambdas/handlers/mirror.js";
 import { startWorkerPlane, type WorkerPlane } from "./workerPlane.js";
 
@@ -83,7 +84,7 @@ describe("mirror function", () => {
     await handler(statusChange(runId, "SUCCEEDED", { output: JSON.stringify(big) }));
 
     const stored = await plane.store.getFlowRun(runId);
-    expect(stored?.result).toEqual({ $ref: expect.stringMatching(new RegExp(`^runs/${runId}/`)) as unknown, bytes: JSON.stringify(big).length });
+    expect(stored?.result).toEqual(new PayloadRef(expect.stringMatching(new RegExp(`^runs/${runId}/result/`)) as unknown as string, JSON.stringify(big).length));
     expect((await plane.services.flowRuns.get(runId)).result).toEqual(big);
   });
 

@@ -212,7 +212,7 @@ describe("runner function", () => {
     expect(code).toBe(0);
     expect(await traceOf(trace)).toEqual(["double"]);
     const s3 = makeS3Client({ endpoint: plane.motoEndpoint });
-    const stored = await s3.send(new GetObjectCommand({ Bucket: plane.bucket, Key: `payloads/runs/${run.id}/fargate/double.json` }));
+    const stored = await s3.send(new GetObjectCommand({ Bucket: plane.bucket, Key: `payloads/runs/${run.id}/fargate/double/-.json` }));
     expect(JSON.parse(await stored.Body!.transformToString())).toBe(42);
     s3.destroy();
     expect(await main({ ...process.env, ALOFT_TASK_INVOCATION: JSON.stringify({ ...invocation, flowRunId: "no-such-run" }) })).toBe(1);
