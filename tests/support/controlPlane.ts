@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { expect } from "vitest";
 import type { Hono } from "hono";
 import { makeDynamoDbClient } from "../../lambdas/adapters/awsClients.js";
 import { LocalStepFunctionsCallbacks } from "../../lambdas/adapters/localStepFunctionsCallbacks.js";
@@ -65,4 +66,19 @@ export async function startTestControlPlane(options: { now?: () => number; paylo
       await server.close();
     },
   };
+}
+
+/**
+ * The JSON body of a response, after checking its status (the failure message shows the body, so a
+ * 500 names its problem).
+ *
+ * @example
+ * ```ts
+ * const run = await bodyOf<FlowRunDto>(await cp.call("GET", `/v1/flow-runs/${id}`), 200);
+ * ```
+ */
+export async function bodyOf<T>(response: Response, status: number): Promise<T> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  return (text === "" ? undefined : JSON.parse(text)) as T;
 }

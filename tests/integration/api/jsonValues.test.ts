@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_JSON_DEPTH } from "../../../sdk/model/serializable.js";
-import { startTestControlPlane, type TestControlPlane } from "../../support/controlPlane.js";
+import { bodyOf, startTestControlPlane, type TestControlPlane } from "../../support/controlPlane.js";
 import { hostileJson, hostileJsonObject } from "../../support/hostileJson.js";
 
 let cp: TestControlPlane;
@@ -11,12 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cp.dispose());
 
-/** The body of a response, after checking its status (a 500 fails here with its detail). */
-async function read<T>(response: Response, status: number): Promise<T> {
-  const text = await response.text();
-  expect(`${response.status} ${text.slice(0, 300)}`).toMatch(new RegExp(`^${status} `));
-  return JSON.parse(text) as T;
-}
+const read = bodyOf;
 
 /** `JSON.stringify` of what was read back: equal to the sent text exactly when nothing was lost, added or reordered. */
 const same = (read: unknown, text: string) => expect(JSON.stringify(read)).toBe(text);
