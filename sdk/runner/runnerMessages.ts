@@ -28,7 +28,7 @@ export interface RunJob {
  * child.send({ type: "run", job } satisfies ToRunner);
  * ```
  */
-export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: CodeLocation[] } | { type: "exit" };
+export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: CodeLocation } | { type: "exit" };
 
 /**
  * Messages from a runner process to its supervisor.
@@ -40,7 +40,10 @@ export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: Code
  */
 export type FromRunner =
   | { type: "ready" }
-  | { type: "warmed" }
+  /** The answer to one `warm`: whether that code loaded. */
+  | { type: "warmed"; loaded: boolean }
+  /** The run's code has loaded (the flow starts next): a death from now on is not the code's import. */
+  | { type: "loaded"; runId: string; code: CodeLocation }
   | { type: "done"; runId: string; outcome: RunnerOutcome }
   | { type: "error"; runId: string; message: string };
 
