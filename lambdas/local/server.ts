@@ -23,6 +23,8 @@ import { DynamoDbStore } from "../store/dynamoDbStore.js";
 import { ensureTable } from "../store/table.js";
 import { startDynalite, unsignedInProcess, type DynaliteServer } from "./dynalite.js";
 import { localLifecycle } from "./localLifecycle.js";
+import { holdPrivateUmask, makePrivate, PRIVATE_DIR_MODE } from "./privateDataDir.js";
+import { RUNNER_UMASK_VARIABLE } from "../../sdk/runner/runnerMessages.js";
 
 /** The local table's name. */
 export const LOCAL_TABLE_NAME = "aloft";
@@ -94,8 +96,27 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const graceSeconds = options.shutdownGraceSeconds ?? shutdownGraceFrom(process.env);
   const dataDir = resolve(options.dataDir ?? process.env.ALOFT_DATA_DIR ?? ".aloft");
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const releaseLock = await lockDataDir(join(dataDir, "server.lock"));
+  // Everything in the data dir is its owner's only (another local user could read the runs, their
+  // parameters and the pool's environment): what exists is tightened, what the server creates is so.
+  const umask = holdPrivateUmask();
+  let lockHeld: () => Promise<void>;
+  try {
+    await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    lockHeld = await lockDataDir(join(dataDir, "server.lock"));
+  } catch (error) {
+    umask.release();
+    throw error;
+  }
+  const releaseLock = async () => {
+    await lockHeld();
+    umask.release();
+  };
+  try {
+    await makePrivate(dataDir);
+  } catch (error) {
+    await releaseLock();
+    throw new Error(`cannot make ${dataDir} private to its owner: ${(error as Error).message}`, { cause: error });
+  }
   const token = await ensureToken(join(dataDir, "token"));
   const webhookSecret = await ensureToken(join(dataDir, "webhook-secret"));
 
@@ -154,7 +175,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const apiUrl = host === "127.0.0.1" || host === "0.0.0.0" ? `http://127.0.0.1:${port}` : url;
     // The pool's job settings as they are at start: its environment for the runners, its timeout per run.
     const { jobSettings } = await services.workPools.get(LOCAL_POOL);
-    const env = { ...process.env, ...jobSettings.environment, ALOFT_API_URL: apiUrl, ALOFT_TOKEN: token, ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds) };
+    const env = {
+      ...process.env,
+      ...jobSettings.environment,
+      ALOFT_API_URL: apiUrl,
+      ALOFT_TOKEN: token,
+      ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds),
+      // The flows' own files get the user's umask, not the server's private one.
+      ...(umask.ownersUmask === undefined ? {} : { [RUNNER_UMASK_VARIABLE]: umask.ownersUmask.toString(8) }),
+    };
     const launcher = new LocalProcessLauncher({ size: runners, env });
     lifecycle.stopRunnersWith(launcher);
     const worker = startWorker({

@@ -3,6 +3,18 @@ import type { RunnerOutcome } from "./claimedRun.js";
 import type { CodeLocation } from "./deploymentCode.js";
 
 /**
+ * The environment variable a supervisor sets to the umask (octal) its runner processes take at start:
+ * the local server runs with a private umask (its data dir is its owner's only), and gives its
+ * runners the user's own back, for the files their flows write.
+ *
+ * @example
+ * ```ts
+ * fork(script, [], { env: { ...process.env, [RUNNER_UMASK_VARIABLE]: "22" } });
+ * ```
+ */
+export const RUNNER_UMASK_VARIABLE = "ALOFT_RUNNER_UMASK";
+
+/**
  * A claimed run handed to a runner process: what `POST /v1/work-pools/{pool}/claims` returned
  * for it.
  *

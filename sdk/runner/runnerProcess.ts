@@ -10,11 +10,16 @@ import { AloftClient } from "../api/client.js";
 import { messageOf } from "../model/errors.js";
 import { DeploymentCode, type CodeLocation } from "./deploymentCode.js";
 import { runClaimedRun } from "./runClaimedRun.js";
-import type { FromRunner, ToRunner } from "./runnerMessages.js";
+import { RUNNER_UMASK_VARIABLE, type FromRunner, type ToRunner } from "./runnerMessages.js";
 
 // Runs are reported by the runner's own link; the flow file's `import "aloft"` must not connect a
 // second one (which it does by itself when ALOFT_API_URL is set).
 (globalThis as typeof globalThis & { [key: symbol]: unknown })[Symbol.for("aloft.autoConnected")] = true;
+
+// The umask its supervisor says (the local server's own is private to its data dir's owner).
+const umask = process.env[RUNNER_UMASK_VARIABLE];
+if (umask !== undefined && /^[0-7]{1,4}$/.test(umask)) process.umask(Number.parseInt(umask, 8));
+delete process.env[RUNNER_UMASK_VARIABLE];
 
 const send = (message: FromRunner): void => {
   process.send?.(message);

@@ -1,3 +1,4 @@
+import { chmod, lstat, mkdir, readdir, writeFile } from "node:fs/promises";
 import { Agent, get } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -63,5 +64,45 @@ describe("aloft server start, stopped with SIGTERM", () => {
     for (const [i, id] of ids.entries()) expect(await restarted.client.flowRuns.get(id)).toMatchObject({ flowName: "kept", parameters: { i } });
     again.child.kill("SIGTERM");
     expect(await again.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+/** Every directory and file under `dir` (itself included), with its permission bits, as `path mode` lines. */
+async function modesUnder(dir: string, prefix = "."): Promise<string[]> {
+  const stats = await lstat(dir);
+  const line = `${prefix} ${(stats.mode & 0o777).toString(8)}${stats.isDirectory() ? "/" : ""}`;
+  if (!stats.isDirectory()) return [line];
+  const below = await Promise.all((await readdir(dir)).sort().map((name) => modesUnder(join(dir, name), `${prefix}/${name}`)));
+  return [line, ...below.flat()];
+}
+
+describe("aloft server start's data dir", () => {
+  it("is private to its owner, everything in it, even when it existed with looser modes, and stays so as the server writes", { timeout: 60_000 }, async () => {
+    const dir = await workDir();
+    const dataDir = join(dir, "data");
+    await mkdir(join(dataDir, "notes"), { recursive: true });
+    await writeFile(join(dataDir, "notes", "todo.txt"), "mine\n");
+    await chmod(dataDir, 0o755);
+    await chmod(join(dataDir, "notes"), 0o755);
+    await chmod(join(dataDir, "notes", "todo.txt"), 0o644);
+
+    const large = "x".repeat(100_000);
+    for (let start = 0; start < 2; start++) {
+      const server = aloft(["server", "start", "--port", "0", "--data", dataDir, "--runners", "0"], dir);
+      const { client } = await serverStarted(server, dataDir);
+      // Runs (one with parameters large enough for payloads/) and a pool environment.
+      for (let i = 0; i < 50; i++) await client.flowRuns.create({ flowName: "private", parameters: i === 0 ? { large } : { i } });
+      await client.workPools.update("local", { jobSettings: { environment: { API_KEY: "secret" } } });
+      const modes = await modesUnder(dataDir);
+      expect(modes.filter((line) => !/ (700\/|600)$/.test(line))).toEqual([]);
+      expect(modes.some((line) => line.startsWith("./dynamodb/") && line.endsWith(".log 600"))).toBe(true);
+      expect(modes.some((line) => line.startsWith("./payloads/"))).toBe(true);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    }
+    // After the restart, LevelDB turned the first run's log into a table: it too is private.
+    const modes = await modesUnder(dataDir);
+    expect(modes.some((line) => line.startsWith("./dynamodb/") && line.endsWith(".ldb 600"))).toBe(true);
+    expect(modes.filter((line) => !/ (700\/|600)$/.test(line))).toEqual([]);
   });
 });
