@@ -3,7 +3,8 @@ import { Agent, get } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { tempDir } from "./cliProcess.js";
+import { fixture, tempDir } from "./cliProcess.js";
+import { spawnAloft } from "./controlPlaneCli.js";
 import { printed, serverStarted, startAloft, type AloftProcess } from "./serverProcess.js";
 
 const started: AloftProcess[] = [];
@@ -104,5 +105,27 @@ describe("aloft server start's data dir", () => {
     const modes = await modesUnder(dataDir);
     expect(modes.some((line) => line.startsWith("./dynamodb/") && line.endsWith(".ldb 600"))).toBe(true);
     expect(modes.filter((line) => !/ (700\/|600)$/.test(line))).toEqual([]);
+  });
+});
+
+describe("an empty data dir", () => {
+  it("is refused by aloft server start --data \"\" with one line and exit 2, and nothing is written in the working directory", async () => {
+    const dir = await workDir();
+    const result = await spawnAloft(["server", "start", "--port", "0", "--data", ""], dir, {});
+    expect(result).toEqual({ code: 2, stdout: "", stderr: "error: --data must name a directory, got an empty string\n" });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it.each([
+    ["server start", ["server", "start", "--port", "0"]],
+    ["worker start", ["worker", "start", "--pool", "local"]],
+    ["runs ls", ["runs", "ls"]],
+    ["deployments ls", ["deployments", "ls"]],
+    ["run", ["run", fixture("greet.ts")]],
+  ])("is refused by aloft %s when ALOFT_DATA_DIR is set but empty, with one line and exit 2", async (_name, args) => {
+    const dir = await workDir();
+    const result = await spawnAloft(args, dir, { ALOFT_DATA_DIR: "", ALOFT_API_URL: "http://127.0.0.1:9" });
+    expect(result).toEqual({ code: 2, stdout: "", stderr: "error: ALOFT_DATA_DIR is set but empty: set it to a directory, or unset it to use .aloft in the working directory\n" });
+    expect(await readdir(dir)).toEqual([]);
   });
 });
