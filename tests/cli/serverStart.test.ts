@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { fixture, tempDir } from "./cliProcess.js";
-import { spawnAloft } from "./controlPlaneCli.js";
+import { SDK_URL, spawnAloft } from "./controlPlaneCli.js";
 import { printed, serverStarted, startAloft, type AloftProcess } from "./serverProcess.js";
 
 const started: AloftProcess[] = [];
@@ -105,6 +105,32 @@ describe("aloft server start's data dir", () => {
     const modes = await modesUnder(dataDir);
     expect(modes.some((line) => line.startsWith("./dynamodb/") && line.endsWith(".ldb 600"))).toBe(true);
     expect(modes.filter((line) => !/ (700\/|600)$/.test(line))).toEqual([]);
+  });
+});
+
+describe("aloft server start's runners", () => {
+  it("write their flows' files with the user's umask, not the server's private one", { timeout: 60_000 }, async () => {
+    const dir = await workDir();
+    const dataDir = join(dir, "data");
+    await mkdir(join(dir, "flows"));
+    await writeFile(
+      join(dir, "flows", "writer.mjs"),
+      `import { writeFileSync } from "node:fs";\nimport { flow } from ${JSON.stringify(SDK_URL)};\nexport const writer = flow({ name: "writer", run: async ({ path }) => { writeFileSync(path, "out"); return path; } });\n`,
+    );
+    const server = aloft(["server", "start", "--port", "0", "--data", dataDir, "--runners", "1"], dir);
+    const { client } = await serverStarted(server, dataDir);
+    await client.deployments.create({ name: "writer", flowName: "writer", entrypoint: "flows/writer.mjs:writer", workPool: "local" });
+    const output = join(dir, "out.txt");
+    const { id } = await client.deployments.run("writer", { parameters: { path: output } });
+    let run = await client.flowRuns.get(id);
+    for (const deadline = Date.now() + 30_000; run.state.type !== "COMPLETED" && Date.now() < deadline; run = await client.flowRuns.get(id)) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(run.state.type).toBe("COMPLETED");
+    const umask = process.umask();
+    expect((await lstat(output)).mode & 0o777).toBe(0o666 & ~umask);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toEqual({ code: 0, signal: null });
   });
 });
 
