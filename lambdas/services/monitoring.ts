@@ -19,7 +19,7 @@ export const DEFAULT_CANCEL_GRACE_SECONDS = 30;
 /** A run whose runner dies before starting it is claimed again at most this many times, whatever its retries. */
 export const MAX_LAUNCH_CRASHES = 5;
 /** How the crash reason of a run that never started (crashed while PENDING) begins. */
-export const NEVER_STARTED = "the run never started: ";
+const NEVER_STARTED = "the run never started: ";
 
 /**
  * The intervals the run lifecycle is measured in (seconds, fractions allowed).
