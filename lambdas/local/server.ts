@@ -97,7 +97,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const graceSeconds = options.shutdownGraceSeconds ?? shutdownGraceFrom(process.env);
   const configuredDataDir = options.dataDir ?? process.env.ALOFT_DATA_DIR ?? ".aloft";
   // resolve("") is the working directory: an empty setting names no data dir, and is refused.
-  if (configuredDataDir.trim() === "") throw new Error(options.dataDir === undefined ? "ALOFT_DATA_DIR is set but empty: set it to a directory, or unset it to use .aloft" : "the data dir is an empty string: name a directory");
+  if (configuredDataDir.trim() === "") throw new Error(options.dataDir === undefined ? "ALOFT_DATA_DIR is set but empty: set it to a directory, or unset it to use .aloft in the working directory" : "the data dir is an empty string: name a directory");
   const dataDir = resolve(configuredDataDir);
   // Everything in the data dir is its owner's only (another local user could read the runs, their
   // parameters and the pool's environment): what exists is tightened, what the server creates is so.
