@@ -28,6 +28,12 @@ async function until(id: string, done: (run: Awaited<ReturnType<AloftClient["flo
   throw new Error(`flow run ${id} never reached the expected state; it is ${(await client.flowRuns.get(id)).state.name}`);
 }
 
+describe("startLocalServer", () => {
+  it("refuses an empty data dir instead of taking the working directory", async () => {
+    await expect(startLocalServer({ port: 0, dataDir: "", runners: 0 })).rejects.toThrow("the data dir is an empty string: name a directory");
+  });
+});
+
 describe("the local server's run lifecycle", () => {
   it("queues a deployment run for the local pool's workers, crashes it when its runner goes silent, and hands it to the next runner", async () => {
     const run = await client.deployments.run("etl", {});
