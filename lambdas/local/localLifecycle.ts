@@ -27,7 +27,7 @@ export interface LocalLifecycle {
   start(services: Services): WorkerClaimService;
   /** The launcher of this server's own workers: the monitor stops their runner processes through it. */
   stopRunnersWith(launcher: Pick<ComputeLauncher, "stop">): void;
-  /** Stops the monitor loop (waiting for a sweep in progress) and ends the queues' long polls. */
+  /** Ends the claims in progress and the queues' long polls, and stops the monitor loop (waiting for a sweep in progress). */
   close(): Promise<void>;
 }
 
@@ -59,6 +59,7 @@ export function localLifecycle(
   let launcher: Pick<ComputeLauncher, "stop"> | undefined;
   let loop: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> | undefined;
+  let claims: WorkerClaimService | undefined;
 
   const enqueue = async (run: FlowRunRecord, known?: DeploymentRecord): Promise<void> => {
     const deployment = known ?? (run.deploymentId === undefined ? undefined : await store.getDeploymentById(run.deploymentId));
@@ -98,10 +99,12 @@ export function localLifecycle(
           .finally(() => (sweeping = undefined));
       }, timings.heartbeatSeconds * 1000);
       loop.unref();
-      return new WorkerClaimService({ flowRuns, pools: services.workPools, dispatch, queues });
+      claims = new WorkerClaimService({ flowRuns, pools: services.workPools, dispatch, queues });
+      return claims;
     },
     async close() {
       if (loop) clearInterval(loop);
+      claims?.close();
       queues.close();
       await sweeping;
     },

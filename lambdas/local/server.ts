@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { serve, type ServerType } from "@hono/node-server";
+import type { Server as HttpServer } from "node:http";
+import { serve } from "@hono/node-server";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AloftClient } from "../../sdk/api/client.js";
 import { startWorker, type Worker } from "../../sdk/runner/worker.js";
@@ -22,6 +23,8 @@ import { DynamoDbStore } from "../store/dynamoDbStore.js";
 import { ensureTable } from "../store/table.js";
 import { startDynalite, unsignedInProcess, type DynaliteServer } from "./dynalite.js";
 import { localLifecycle } from "./localLifecycle.js";
+import { holdPrivateUmask, makePrivate, PRIVATE_DIR_MODE } from "./privateDataDir.js";
+import { RUNNER_UMASK_VARIABLE } from "../../sdk/runner/runnerMessages.js";
 
 /** The local table's name. */
 export const LOCAL_TABLE_NAME = "aloft";
@@ -31,6 +34,9 @@ export const SWEEP_INTERVAL_MS = 60_000;
 
 /** Runner processes of the `local` pool when the options say nothing. */
 export const DEFAULT_LOCAL_RUNNERS = 2;
+
+/** How long `close()` lets requests in flight finish before it cuts their connections, when the options say nothing. */
+export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;
 
 /** Options of the local server. */
 export interface LocalServerOptions {
@@ -50,6 +56,8 @@ export interface LocalServerOptions {
   launchTimeoutSeconds?: number;
   /** Runner processes of the `local` pool's worker, run by the server itself; default {@link DEFAULT_LOCAL_RUNNERS}, 0 for none. */
   runners?: number;
+  /** How long `close()` waits for requests in flight before it cuts them (seconds); `ALOFT_SHUTDOWN_GRACE_SECONDS` or {@link DEFAULT_SHUTDOWN_GRACE_SECONDS}. */
+  shutdownGraceSeconds?: number;
 }
 
 /** A running local server. */
@@ -59,7 +67,13 @@ export interface LocalServer {
   tokenFile: string;
   /** `<data dir>/webhook-secret`: the HMAC key webhook senders sign `POST /v1/webhooks/:name` with. */
   webhookSecretFile: string;
-  /** Stops accepting requests, finishes the ones in flight, and closes the database. */
+  /**
+   * Stops within the grace period ({@link LocalServerOptions.shutdownGraceSeconds}, 10 s by default):
+   * stops accepting connections, ends the workers' long-polling claims at once (they answer with no
+   * runs), kills the runner processes (their runs are crashed, and retried, after the next start),
+   * closes idle keep-alive connections, lets the requests in flight finish until the deadline and then
+   * cuts their connections, and closes the database. Every write the API acknowledged is kept.
+   */
   close(): Promise<void>;
 }
 
@@ -80,9 +94,32 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   // The embedded emulator supports the Node versions Aloft supports; the AWS SDK's notice about its own
   // future Node floor is noise on a laptop.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const dataDir = resolve(options.dataDir ?? process.env.ALOFT_DATA_DIR ?? ".aloft");
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const releaseLock = await lockDataDir(join(dataDir, "server.lock"));
+  const graceSeconds = options.shutdownGraceSeconds ?? shutdownGraceFrom(process.env);
+  const configuredDataDir = options.dataDir ?? process.env.ALOFT_DATA_DIR ?? ".aloft";
+  // resolve("") is the working directory: an empty setting names no data dir, and is refused.
+  if (configuredDataDir.trim() === "") throw new Error(options.dataDir === undefined ? "ALOFT_DATA_DIR is set but empty: set it to a directory, or unset it to use .aloft in the working directory" : "the data dir is an empty string: name a directory");
+  const dataDir = resolve(configuredDataDir);
+  // Everything in the data dir is its owner's only (another local user could read the runs, their
+  // parameters and the pool's environment): what exists is tightened, what the server creates is so.
+  const umask = holdPrivateUmask();
+  let lockHeld: () => Promise<void>;
+  try {
+    await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    lockHeld = await lockDataDir(join(dataDir, "server.lock"));
+  } catch (error) {
+    umask.release();
+    throw error;
+  }
+  const releaseLock = async () => {
+    await lockHeld();
+    umask.release();
+  };
+  try {
+    await makePrivate(dataDir);
+  } catch (error) {
+    await releaseLock();
+    throw new Error(`cannot make ${dataDir} private to its owner: ${(error as Error).message}`, { cause: error });
+  }
   const token = await ensureToken(join(dataDir, "token"));
   const webhookSecret = await ensureToken(join(dataDir, "webhook-secret"));
 
@@ -141,7 +178,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const apiUrl = host === "127.0.0.1" || host === "0.0.0.0" ? `http://127.0.0.1:${port}` : url;
     // The pool's job settings as they are at start: its environment for the runners, its timeout per run.
     const { jobSettings } = await services.workPools.get(LOCAL_POOL);
-    const env = { ...process.env, ...jobSettings.environment, ALOFT_API_URL: apiUrl, ALOFT_TOKEN: token, ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds) };
+    const env = {
+      ...process.env,
+      ...jobSettings.environment,
+      ALOFT_API_URL: apiUrl,
+      ALOFT_TOKEN: token,
+      ALOFT_HEARTBEAT_SECONDS: String(lifecycle.timings.heartbeatSeconds),
+      // The flows' own files get the user's umask, not the server's private one.
+      ...(umask.ownersUmask === undefined ? {} : { [RUNNER_UMASK_VARIABLE]: umask.ownersUmask.toString(8) }),
+    };
     const launcher = new LocalProcessLauncher({ size: runners, env });
     lifecycle.stopRunnersWith(launcher);
     const worker = startWorker({
@@ -162,13 +207,25 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     webhookSecretFile: join(dataDir, "webhook-secret"),
     close: () =>
       (closing ??= (async () => {
+        const deadline = Date.now() + graceSeconds * 1000;
+        const untilDeadline = <T>(work: Promise<T> | undefined) => withDeadline(work, deadline);
         clearInterval(sweep);
+        // No new connections; the claims in progress answer now (every worker's long poll, this server's own included).
+        const httpClosed = new Promise<void>((done) => http.close(() => done()));
+        const lifecycleClosed = lifecycle.close();
         // Stop claiming and kill the runners: their runs are crashed (and retried) after the next start.
         const workerStopped = localWorker?.worker.stop();
-        await localWorker?.launcher.close({ kill: true });
-        await lifecycle.close();
-        await workerStopped;
-        await new Promise<void>((done) => http.close(() => done()));
+        await untilDeadline(localWorker?.launcher.close({ kill: true }));
+        await untilDeadline(Promise.all([lifecycleClosed, workerStopped]));
+        // Requests still running finish until the deadline; a connection idle between requests (keep-alive) is closed meanwhile.
+        const idle = setInterval(() => http.closeIdleConnections(), 50);
+        http.closeIdleConnections();
+        const finished = await untilDeadline(httpClosed.then(() => true));
+        clearInterval(idle);
+        if (finished !== true) {
+          http.closeAllConnections();
+          await httpClosed;
+        }
         client.destroy();
         await database.close();
         await rm(serverFile, { force: true });
@@ -220,7 +277,28 @@ async function ensureToken(file: string): Promise<string> {
   return token;
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<ServerType & { address(): AddressInfo | string | null }> {
+/** `ALOFT_SHUTDOWN_GRACE_SECONDS`, else {@link DEFAULT_SHUTDOWN_GRACE_SECONDS}; throws naming the variable when it is not a positive number. */
+function shutdownGraceFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.ALOFT_SHUTDOWN_GRACE_SECONDS?.trim();
+  if (raw === undefined || raw === "") return DEFAULT_SHUTDOWN_GRACE_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`ALOFT_SHUTDOWN_GRACE_SECONDS must be a positive number of seconds, not "${raw.slice(0, 40)}"`);
+  return seconds;
+}
+
+/** The work's result, or undefined once the deadline (epoch ms) has passed. */
+async function withDeadline<T>(work: Promise<T> | undefined, deadline: number): Promise<T | undefined> {
+  if (work === undefined) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<HttpServer> {
   return new Promise((resolveListen, reject) => {
     const server = serve({ fetch, port, hostname }, () => resolveListen(server as never));
     server.once("error", (error: NodeJS.ErrnoException) =>

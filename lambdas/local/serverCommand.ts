@@ -24,6 +24,7 @@ export function addServerCommand(program: Command): Command {
     .action(async (options: { port: string; host: string; data: string; runners: string }) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number (0-65535), got "${options.port}"`);
+      if (options.data.trim() === "") throw new UsageError(`--data must name a directory, got an empty string`);
       const runners = Number(options.runners);
       if (!Number.isInteger(runners) || runners < 0 || runners > MAX_RUNNERS) throw new UsageError(`--runners must be a whole number from 0 to ${MAX_RUNNERS}, got "${options.runners}"`);
       let running;

@@ -5,6 +5,7 @@ import type { FlowRunRecord, Page, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
+import { crashRun } from "./monitoring.js";
 import { PayloadCodec } from "./payloads.js";
 import { applyProposal, type Proposal, type TransitionOutcome, type TransitionPort } from "./transitions.js";
 
@@ -237,6 +238,30 @@ export class FlowRunService {
     const { run, recorded } = outcome;
     const action = !recorded ? "stop" : run.state.type === "CANCELLING" ? "cancel" : "continue";
     return { state: run.state, action };
+  }
+
+  /**
+   * A runner's supervisor (a worker, or the local server's pool) saw the runner's process die with
+   * the run in hand and reports why: the run is CRASHED at once with that reason (error
+   * `RunnerLost`) instead of after three missed heartbeats, and re-scheduled by the same rules as a
+   * crash the monitor finds (see {@link crashRun}): a run that died before it started — while its
+   * code loaded — is handed out again up to 5 times, a started one while it has retries left. Only
+   * the holder of the run's claim can report it (its `runnerToken`); a run claimed again, or moved on,
+   * meanwhile is left alone (REJECT).
+   */
+  async reportCrash(id: string, report: { runnerToken: string; reason: string }): Promise<TransitionOutcome<FlowRunRecord>> {
+    for (let attempt = 0; ; attempt++) {
+      const run = await this.get(id);
+      const { last, rescheduled } = await crashRun(this, run, {
+        reason: report.reason,
+        runnerToken: report.runnerToken,
+        transitionId: `runner-lost:${id}:${createHash("sha256").update(report.runnerToken).digest("hex").slice(0, 16)}`,
+      });
+      // The run moved between the read and the crash (its runner's last report): judge it again.
+      if (last.decision.rule === "run-changed" && attempt < 3) continue;
+      if (rescheduled?.deploymentId !== undefined) await this.deps.onRunRescheduled?.(rescheduled);
+      return last;
+    }
   }
 
   history(id: string) {

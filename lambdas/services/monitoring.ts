@@ -1,6 +1,7 @@
 import type { FlowRunRecord, RunnerInfo } from "../store/records.js";
 import type { FlowRunFilter, Store } from "../store/store.js";
 import type { FlowRunService } from "./flowRuns.js";
+import type { TransitionOutcome } from "./transitions.js";
 import type { StateMachines } from "./ports.js";
 
 /** A SCHEDULED run this long past its due time is Late. */
@@ -188,37 +189,18 @@ export class RunMonitor {
     if (run.state.type === "PAUSED" && run.state.name === "Suspended") return; // its process has exited, by design
     const reason = this.silenceReason(run);
     if (reason === undefined) return;
-    const crash = await this.deps.flowRuns.proposeState(run.id, {
-      state: { type: "CRASHED", message: reason },
-      error: { name: "RunnerLost", message: reason },
+    const { crashed, rescheduled } = await crashRun(this.deps.flowRuns, run, {
+      reason,
       transitionId: `crash:${run.id}:${run.version}`,
       ...(run.runnerToken === undefined ? {} : { runnerToken: run.runnerToken }),
       // A beat, or a transition, that lands after the listing wins: the runner is alive.
       expectHeartbeatAt: run.heartbeatAt ?? null,
-      expectVersion: run.version,
     });
-    if (crash.decision.status !== "ACCEPT" || crash.decision.rule === "duplicate-transition") return;
+    if (!crashed) return;
     outcome.crashed.push(run.id);
-    const crashed = crash.run ?? run;
-    let message: string;
-    if (run.state.type === "PENDING") {
-      // Like a failed launch: the flow never ran under this claim, so its retries are not spent.
-      const launchCrashes = (await this.deps.flowRuns.history(run.id)).filter((entry) => entry.state.type === "CRASHED" && entry.state.message?.startsWith(NEVER_STARTED) === true).length;
-      if (launchCrashes >= MAX_LAUNCH_CRASHES) return;
-      message = `re-scheduled: its runner died before starting it (${launchCrashes} of at most ${MAX_LAUNCH_CRASHES} times)`;
-    } else {
-      if (crashed.retries === undefined || crashed.runCount > crashed.retries) return;
-      message = `re-scheduled after a crash: attempt ${crashed.runCount} of ${crashed.retries + 1} crashed (${reason})`;
-    }
-    const retry = await this.deps.flowRuns.proposeState(run.id, {
-      state: { type: "SCHEDULED", name: "AwaitingRetry", message: message.slice(0, 4_000) },
-      retry: true,
-      controlPlane: true,
-      transitionId: `crash:${run.id}:${run.version}:retry`,
-    });
-    if (retry.decision.status !== "ACCEPT" || retry.decision.rule === "duplicate-transition") return;
+    if (!rescheduled) return;
     outcome.rescheduled.push(run.id);
-    await this.deps.enqueue(retry.run ?? crashed);
+    await this.deps.enqueue(rescheduled);
     outcome.requeued.push(run.id);
   }
 
@@ -274,4 +256,84 @@ export class RunMonitor {
       outcome.stopped.push(run.id);
     }
   }
+}
+
+/**
+ * Why a run's runner is gone and how that crash is made: the reason (the state message and the
+ * `RunnerLost` error), an idempotent transition id, and what the crash is conditional on.
+ *
+ * @example
+ * ```ts
+ * const crash: RunnerCrash = { reason: "runner process 4242 exited with code 1", transitionId: `runner-lost:${run.id}:${tag}`, runnerToken };
+ * ```
+ */
+export interface RunnerCrash {
+  reason: string;
+  transitionId: string;
+  /** The token of the runner that is gone: a run claimed again meanwhile is left alone. */
+  runnerToken?: string;
+  /** The runner's last heartbeat as seen: refused if it beat since (it is alive). */
+  expectHeartbeatAt?: string | null;
+}
+
+/**
+ * What {@link crashRun} did: whether the run is now CRASHED by this crash, and the run as
+ * re-scheduled (SCHEDULED / AwaitingRetry, to be queued) when it had attempts left.
+ *
+ * @example
+ * ```ts
+ * const { crashed, rescheduled } = await crashRun(flowRuns, run, crash);
+ * if (rescheduled) await enqueue(rescheduled);
+ * ```
+ */
+export interface CrashOutcome {
+  crashed: boolean;
+  rescheduled?: FlowRunRecord;
+  /** The last transition made (the retry's, else the crash's): what a caller answers with. */
+  last: TransitionOutcome<FlowRunRecord>;
+}
+
+/**
+ * Crashes a run whose runner is gone — found silent by the monitor, or seen dying by the worker
+ * that supervised it — and re-schedules it when it has attempts left. The crash names the version of
+ * the run it was judged on, so a run that moved since is left alone. A run that crashed while
+ * PENDING never started (its runner died before, or while, loading the flow's code): it is handed
+ * out again like a failed launch, whatever its retries (they are not known before the code loads),
+ * up to {@link MAX_LAUNCH_CRASHES} times; a started one while `runCount <= retries`.
+ *
+ * @example
+ * ```ts
+ * const { crashed, rescheduled } = await crashRun(flowRuns, run, { reason, transitionId: `crash:${run.id}:${run.version}`, runnerToken: run.runnerToken });
+ * ```
+ */
+export async function crashRun(flowRuns: Pick<FlowRunService, "proposeState" | "history">, run: FlowRunRecord, crash: RunnerCrash): Promise<CrashOutcome> {
+  const reason = (run.state.type === "PENDING" && !crash.reason.startsWith(NEVER_STARTED) ? `${NEVER_STARTED}${crash.reason}` : crash.reason).slice(0, 4_000);
+  const crashing = await flowRuns.proposeState(run.id, {
+    state: { type: "CRASHED", message: reason },
+    error: { name: "RunnerLost", message: reason },
+    transitionId: crash.transitionId,
+    ...(crash.runnerToken === undefined ? {} : { runnerToken: crash.runnerToken }),
+    ...(crash.expectHeartbeatAt === undefined ? {} : { expectHeartbeatAt: crash.expectHeartbeatAt }),
+    expectVersion: run.version,
+  });
+  if (crashing.decision.status !== "ACCEPT" || crashing.decision.rule === "duplicate-transition") return { crashed: false, last: crashing };
+  const crashed = crashing.run ?? run;
+  let message: string;
+  if (run.state.type === "PENDING") {
+    // Like a failed launch: the flow never ran under this claim, so its retries are not spent.
+    const launchCrashes = (await flowRuns.history(run.id)).filter((entry) => entry.state.type === "CRASHED" && entry.state.message?.startsWith(NEVER_STARTED) === true).length;
+    if (launchCrashes >= MAX_LAUNCH_CRASHES) return { crashed: true, last: crashing };
+    message = `re-scheduled: its runner died before starting it (${launchCrashes} of at most ${MAX_LAUNCH_CRASHES} times)`;
+  } else {
+    if (crashed.retries === undefined || crashed.runCount > crashed.retries) return { crashed: true, last: crashing };
+    message = `re-scheduled after a crash: attempt ${crashed.runCount} of ${crashed.retries + 1} crashed (${reason})`;
+  }
+  const retry = await flowRuns.proposeState(run.id, {
+    state: { type: "SCHEDULED", name: "AwaitingRetry", message: message.slice(0, 4_000) },
+    retry: true,
+    controlPlane: true,
+    transitionId: `${crash.transitionId}:retry`,
+  });
+  if (retry.decision.status !== "ACCEPT" || retry.decision.rule === "duplicate-transition") return { crashed: true, last: crashing };
+  return { crashed: true, rescheduled: retry.run ?? crashed, last: retry };
 }

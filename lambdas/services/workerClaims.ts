@@ -85,7 +85,33 @@ export class WorkerClaimService {
     },
   ) {}
 
+  /** Aborted by {@link WorkerClaimService.close}: every claim in progress, and every later one, answers with what it has. */
+  private readonly closing = new AbortController();
+
+  /**
+   * Ends the long polls of every claim in progress (each answers with the runs it took so far, often
+   * none) and makes later claims answer at once: the server is stopping.
+   */
+  close(): void {
+    this.closing.abort();
+  }
+
   async claim(poolName: string, request: ClaimRequest, signal?: AbortSignal): Promise<ClaimedItem[]> {
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    const sources = signal ? [signal, this.closing.signal] : [this.closing.signal];
+    for (const source of sources) {
+      if (source.aborted) stop.abort();
+      else source.addEventListener("abort", abort, { once: true });
+    }
+    try {
+      return await this.claimUntil(poolName, request, stop.signal);
+    } finally {
+      for (const source of sources) source.removeEventListener("abort", abort);
+    }
+  }
+
+  private async claimUntil(poolName: string, request: ClaimRequest, signal: AbortSignal): Promise<ClaimedItem[]> {
     const limit = request.limit ?? 1;
     const waitSeconds = request.waitSeconds ?? 0;
     const deadline = Date.now() + waitSeconds * 1000;
@@ -109,14 +135,14 @@ export class WorkerClaimService {
         if (await this.takeFrom(pool, queue, limit - items.length, items, request.workerId, reads)) pollable.push(queue);
       }
       const remainingSeconds = Math.floor((deadline - Date.now()) / 1000);
-      if (items.length > 0 || remainingSeconds <= 0 || signal?.aborted === true) return items;
+      if (items.length > 0 || remainingSeconds <= 0 || signal.aborted) return items;
       if (pollable.length === 0) {
         // A paused pool, or every queue paused or full: look again shortly rather than spin.
         await sleep(Math.min(1_000, remainingSeconds * 1000), signal);
         continue;
       }
       await this.longPoll(pool, pollable, Math.min(remainingSeconds, MAX_CLAIM_WAIT_SECONDS), limit, items, request.workerId, reads, signal);
-      if (items.length > 0) return items;
+      if (items.length > 0 || signal.aborted) return items;
     }
   }
 

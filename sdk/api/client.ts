@@ -26,6 +26,7 @@ import type {
   ProposeStateResult,
   HeartbeatRequest,
   HeartbeatResult,
+  ReportCrashRequest,
   RunActionRequest,
   RunDeploymentRequest,
   StateHistoryEntry,
@@ -223,6 +224,21 @@ export class FlowRunsApi {
    */
   heartbeat(id: string, request: HeartbeatRequest): Promise<HeartbeatResult> {
     return this.transport.request({ method: "POST", path: `/v1/flow-runs/${segment(id)}/heartbeat`, body: request, idempotent: true });
+  }
+
+  /**
+   * Reports that the runner holding the run (by the claim `runnerToken` names) died, and why: the
+   * run is CRASHED at once with the reason, and re-scheduled when it has attempts left, as a crash
+   * the control plane's monitor finds. What a worker does when one of its runner processes exits
+   * with a run in hand. Safe to retry.
+   *
+   * @example
+   * ```ts
+   * await client.flowRuns.reportCrash(runId, { runnerToken, reason: "runner process 4242 exited with code 1 while loading flows/etl.ts" });
+   * ```
+   */
+  reportCrash(id: string, request: ReportCrashRequest): Promise<ProposeStateResult> {
+    return this.transport.request({ method: "POST", path: `/v1/flow-runs/${segment(id)}/crash`, body: request, idempotent: true });
   }
 
   /**

@@ -164,6 +164,16 @@ export const HeartbeatRequestSchema = z
   })
   .strict();
 
+/** `POST /v1/flow-runs/{id}/crash`: the supervisor of a runner that died with the run in hand says why. */
+export const ReportCrashRequestSchema = z
+  .object({
+    /** The token of the dead runner's claim. */
+    runnerToken: z.string().min(1).max(256),
+    /** Why the runner is gone, e.g. "runner process 4242 exited with code 1 while loading flows/etl.ts". */
+    reason: z.string().min(1).max(4_000),
+  })
+  .strict();
+
 /** The answer to a heartbeat: `continue`; `cancel` (abort the flow, then propose CANCELLED); `stop` (the runner lost the run: exit without writing). */
 export const HeartbeatResponseSchema = z.object({
   state: StateSchema,

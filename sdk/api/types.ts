@@ -17,6 +17,7 @@ import type {
   FlowRunSchema,
   HeartbeatRequestSchema,
   HeartbeatResponseSchema,
+  ReportCrashRequestSchema,
   JournalEntrySchema,
   LeaseSchema,
   LogSchema,
@@ -63,6 +64,16 @@ export type ProposeStateRequest = z.input<typeof ProposeStateRequestSchema>;
  * ```
  */
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
+
+/**
+ * The body of a crash report: the dead runner's claim token and why it died.
+ *
+ * @example
+ * ```ts
+ * const report: ReportCrashRequest = { runnerToken, reason: "runner process 4242 exited with code 1 while loading flows/etl.ts" };
+ * ```
+ */
+export type ReportCrashRequest = z.input<typeof ReportCrashRequestSchema>;
 
 /**
  * The answer to a heartbeat: the run's state and what the runner does next (`continue`, `cancel`, `stop`).

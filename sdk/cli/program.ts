@@ -8,7 +8,8 @@ import { addPoolsCommand } from "./commands/pools.js";
 import { addRunCommand } from "./commands/run.js";
 import { addRunsCommand } from "./commands/runs.js";
 import { addWorkerCommand } from "./commands/worker.js";
-import { exitForError, configureUsageErrors } from "./usageError.js";
+import { dataDir } from "../engine/context.js";
+import { exitForError, configureUsageErrors, UsageError } from "./usageError.js";
 
 const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
 
@@ -37,6 +38,16 @@ export function createProgram(): Command {
   addWorkerCommand(program);
   addPoolsCommand(program);
   addLoginCommand(program);
+  // Every command but compile reads the data dir (the token, the task cache, the server's own data):
+  // an empty ALOFT_DATA_DIR is refused before it does anything.
+  program.hook("preAction", (_program, command) => {
+    if (command.name() === "compile") return;
+    try {
+      dataDir();
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  });
   return program;
 }
 

@@ -58,11 +58,12 @@ export class FileCacheStore implements CacheStore {
   }
 
   async put(entry: CacheEntry): Promise<void> {
-    this.ready ??= mkdir(this.directory, { recursive: true });
+    // Cached results are the user's data (the default directory is in the local server's data dir): owner only.
+    this.ready ??= mkdir(this.directory, { recursive: true, mode: 0o700 });
     await this.ready;
     const path = this.pathOf(entry.key);
     const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await writeFile(temporary, JSON.stringify(entry));
+    await writeFile(temporary, JSON.stringify(entry), { mode: 0o600 });
     await rename(temporary, path);
   }
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
+import { AloftError } from "../model/errors.js";
 import type { FlowRun, TaskRunSummary } from "../model/runs.js";
 import { FileCacheStore, type CacheStore } from "./cache.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -72,6 +73,8 @@ export const runScopes: AsyncLocalStorage<RunScope> = (slots[STORAGE_KEY] ??= ne
 
 /**
  * The directory Aloft keeps local state in: `ALOFT_DATA_DIR`, else `.aloft` in the working directory.
+ * An `ALOFT_DATA_DIR` that is set but empty (`ALOFT_DATA_DIR=$UNSET`) is refused with an
+ * `INVALID_OPTIONS` error rather than guessed at: it names no directory.
  *
  * @example
  * ```ts
@@ -79,8 +82,14 @@ export const runScopes: AsyncLocalStorage<RunScope> = (slots[STORAGE_KEY] ??= ne
  * ```
  */
 export function dataDir(): string {
-  return process.env.ALOFT_DATA_DIR || join(process.cwd(), ".aloft");
+  const configured = process.env.ALOFT_DATA_DIR;
+  if (configured === undefined) return join(process.cwd(), ".aloft");
+  if (configured.trim() === "") throw new AloftError("INVALID_OPTIONS", EMPTY_DATA_DIR);
+  return configured;
 }
+
+/** Why an empty `ALOFT_DATA_DIR` is refused. */
+const EMPTY_DATA_DIR = "ALOFT_DATA_DIR is set but empty: set it to a directory, or unset it to use .aloft in the working directory";
 
 /**
  * The services used when a run names none: the system clock, log lines on stderr, and the file cache

@@ -4,7 +4,7 @@ import { clientCalls } from "../api/connect.js";
 import type { DeploymentResponse, FlowRunResponse, ProposeStateRequest } from "../api/types.js";
 import type { CacheStore } from "../engine/cache.js";
 import { executeClaimedRun, type RunnerCalls, type RunnerInfo, type RunnerOutcome } from "./claimedRun.js";
-import { DeploymentCode } from "./deploymentCode.js";
+import { DeploymentCode, type CodeLocation } from "./deploymentCode.js";
 import { codeLocationOf } from "./runnerMessages.js";
 
 /**
@@ -49,6 +49,8 @@ export interface RunClaimedRunOptions {
   cache?: CacheStore;
   /** The work pool's job timeout: the run is aborted after it and ends FAILED (TimedOut). */
   timeoutSeconds?: number;
+  /** Called once the run's code has loaded, before the flow starts (a runner process tells its pool). */
+  onCodeLoaded?: (location: CodeLocation) => void;
 }
 
 /**
@@ -76,7 +78,10 @@ export async function runClaimedRun(options: RunClaimedRunOptions): Promise<Runn
     runnerToken: options.runnerToken,
     loadFlow: async () => {
       const deployment = options.deployment ?? (deploymentId === undefined ? undefined : await client.deployments.get(deploymentId));
-      return code.load(codeLocationOf(flowRun, deployment));
+      const location = codeLocationOf(flowRun, deployment);
+      const flow = await code.load(location);
+      options.onCodeLoaded?.(location);
+      return flow;
     },
     runner: options.runner ?? { kind: "process", pid: process.pid, host: hostname() },
     ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),

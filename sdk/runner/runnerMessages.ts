@@ -3,6 +3,18 @@ import type { RunnerOutcome } from "./claimedRun.js";
 import type { CodeLocation } from "./deploymentCode.js";
 
 /**
+ * The environment variable a supervisor sets to the umask (octal) its runner processes take at start:
+ * the local server runs with a private umask (its data dir is its owner's only), and gives its
+ * runners the user's own back, for the files their flows write.
+ *
+ * @example
+ * ```ts
+ * fork(script, [], { env: { ...process.env, [RUNNER_UMASK_VARIABLE]: "22" } });
+ * ```
+ */
+export const RUNNER_UMASK_VARIABLE = "ALOFT_RUNNER_UMASK";
+
+/**
  * A claimed run handed to a runner process: what `POST /v1/work-pools/{pool}/claims` returned
  * for it.
  *
@@ -28,7 +40,7 @@ export interface RunJob {
  * child.send({ type: "run", job } satisfies ToRunner);
  * ```
  */
-export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: CodeLocation[] } | { type: "exit" };
+export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: CodeLocation } | { type: "exit" };
 
 /**
  * Messages from a runner process to its supervisor.
@@ -40,7 +52,10 @@ export type ToRunner = { type: "run"; job: RunJob } | { type: "warm"; code: Code
  */
 export type FromRunner =
   | { type: "ready" }
-  | { type: "warmed" }
+  /** The answer to one `warm`: whether that code loaded. */
+  | { type: "warmed"; loaded: boolean }
+  /** The run's code has loaded (the flow starts next): a death from now on is not the code's import. */
+  | { type: "loaded"; runId: string; code: CodeLocation }
   | { type: "done"; runId: string; outcome: RunnerOutcome }
   | { type: "error"; runId: string; message: string };
 

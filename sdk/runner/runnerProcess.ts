@@ -8,13 +8,18 @@
 import { hostname } from "node:os";
 import { AloftClient } from "../api/client.js";
 import { messageOf } from "../model/errors.js";
-import { DeploymentCode } from "./deploymentCode.js";
+import { DeploymentCode, type CodeLocation } from "./deploymentCode.js";
 import { runClaimedRun } from "./runClaimedRun.js";
-import type { FromRunner, ToRunner } from "./runnerMessages.js";
+import { RUNNER_UMASK_VARIABLE, type FromRunner, type ToRunner } from "./runnerMessages.js";
 
 // Runs are reported by the runner's own link; the flow file's `import "aloft"` must not connect a
 // second one (which it does by itself when ALOFT_API_URL is set).
 (globalThis as typeof globalThis & { [key: symbol]: unknown })[Symbol.for("aloft.autoConnected")] = true;
+
+// The umask its supervisor says (the local server's own is private to its data dir's owner).
+const umask = process.env[RUNNER_UMASK_VARIABLE];
+if (umask !== undefined && /^[0-7]{1,4}$/.test(umask)) process.umask(Number.parseInt(umask, 8));
+delete process.env[RUNNER_UMASK_VARIABLE];
 
 const send = (message: FromRunner): void => {
   process.send?.(message);
@@ -33,13 +38,17 @@ process.on("message", (message: ToRunner) => {
     return;
   }
   if (message.type === "warm") {
-    // Compile the flows the pool ran lately before taking a run: a replacement runner then starts its
-    // first run as fast as the runner it replaces.
-    void Promise.allSettled(message.code.map((location) => code.load(location))).then(() => send({ type: "warmed" }));
+    // Compile a flow the pool ran lately before taking a run: a replacement runner then starts its
+    // first run as fast as the runner it replaces. One at a time, so the pool knows which one a death was.
+    code.load(message.code).then(
+      () => send({ type: "warmed", loaded: true }),
+      () => send({ type: "warmed", loaded: false }),
+    );
     return;
   }
   const { job } = message;
-  busy = runClaimedRun({ client, code, runner, ...job })
+  const onCodeLoaded = (location: CodeLocation) => send({ type: "loaded", runId: job.runId, code: location });
+  busy = runClaimedRun({ client, code, runner, onCodeLoaded, ...job })
     .then(
       (outcome) => send({ type: "done", runId: job.runId, outcome }),
       (error: unknown) => send({ type: "error", runId: job.runId, message: messageOf(error) }),

@@ -25,6 +25,9 @@ export interface RunSink {
 /** The claim call: `POST /v1/work-pools/{pool}/claims`. */
 export type ClaimRuns = (pool: string, body: { workerId: string; limit: number; waitSeconds: number; queue?: string }) => Promise<{ items: RunJob[] }>;
 
+/** The crash report of a run whose runner died: `POST /v1/flow-runs/{id}/crash`. */
+export type ReportCrash = (runId: string, body: { runnerToken: string; reason: string }) => Promise<unknown>;
+
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
   pool: string;
@@ -32,6 +35,8 @@ export interface WorkerOptions {
   client?: AloftClient;
   /** Default: `client.workPools.claim`. */
   claim?: ClaimRuns;
+  /** Default: `client.flowRuns.reportCrash`. */
+  reportCrash?: ReportCrash;
   /** Claim only from this queue of the pool. */
   queue?: string;
   /** Default `<host>:<pid>:<random>`. */
@@ -69,7 +74,11 @@ export interface Worker {
  * Pulls runs from a work pool and hands each to a free runner: one long-polling claim request at
  * a time, asking for as many runs as there are free runners, so a claimed run never waits for a
  * runner (and a run no runner could take stays queued for other workers). Claims go through the
- * orchestration rules, so two workers never take one run.
+ * orchestration rules, so two workers never take one run. A run whose runner died with it in hand
+ * (`lost`: the process exited, or was killed, e.g. by a flow module that exits at import) is
+ * reported at once with the reason, so the control plane crashes it — and re-schedules it while it
+ * has attempts left — without waiting for missed heartbeats; runs lost while the worker stops (its
+ * runners killed on purpose) are left to the monitor.
  *
  * @example
  * ```ts
@@ -81,6 +90,7 @@ export interface Worker {
 export function startWorker(options: WorkerOptions): Worker {
   const client = options.client ?? new AloftClient();
   const claim: ClaimRuns = options.claim ?? ((pool, body) => client.workPools.claim(pool, body));
+  const reportCrash: ReportCrash = options.reportCrash ?? ((runId, body) => client.flowRuns.reportCrash(runId, body));
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const waitSeconds = options.claimWaitSeconds ?? CLAIM_WAIT_SECONDS;
   const inFlight = new Set<Promise<void>>();
@@ -107,7 +117,13 @@ export function startWorker(options: WorkerOptions): Worker {
         const job = options.jobTimeoutSeconds === undefined ? claim : { ...claim, timeoutSeconds: options.jobTimeoutSeconds };
         claimed++;
         const running = options.runners.run(job).then(
-          (result) => options.onRun?.(job, result),
+          async (result) => {
+            if (result.action === "lost" && !stopping.signal.aborted) {
+              // A report that fails changes nothing: the monitor crashes the run after three missed heartbeats.
+              await reportCrash(job.runId, { runnerToken: job.runnerToken, reason: result.reason }).catch(() => undefined);
+            }
+            options.onRun?.(job, result);
+          },
           (error: unknown) => options.onRun?.(job, { action: "failed", reason: messageOf(error) }),
         );
         inFlight.add(running);

@@ -11,6 +11,7 @@ import {
   ProposeStateRequestSchema,
   ProposeStateResponseSchema,
   PutJournalEntryRequestSchema,
+  ReportCrashRequestSchema,
   StateTypeSchema,
   TaskRunSchema,
   jsonValue,
@@ -96,6 +97,10 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
 
   route(app, registry, { method: "post", path: "/v1/flow-runs/:id/heartbeat", summary: "A runner's heartbeat; answers continue, cancel or stop", tag, body: HeartbeatRequestSchema, responses: { 200: HeartbeatResponseSchema } }, async ({ params, body }) =>
     json(200, await flowRuns.heartbeat(params.id!, body)),
+  );
+
+  route(app, registry, { method: "post", path: "/v1/flow-runs/:id/crash", summary: "A runner's supervisor reports the runner died with the run: CRASHED with the reason, re-scheduled with attempts left", tag, body: ReportCrashRequestSchema, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>
+    json(200, decisionBody(await flowRuns.reportCrash(params.id!, body))),
   );
 
   route(app, registry, { method: "post", path: "/v1/flow-runs/:id/cancel", summary: "Cancel a flow run", tag, body: ActionBody, responses: { 200: ProposeStateResponseSchema } }, async ({ params, body }) =>

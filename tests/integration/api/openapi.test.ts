@@ -35,6 +35,7 @@ const EXPECTED_ROUTES = [
   "post /v1/flow-runs/{id}/resume",
   "post /v1/flow-runs/{id}/approval",
   "post /v1/flow-runs/{id}/heartbeat",
+  "post /v1/flow-runs/{id}/crash",
   "get /v1/flow-runs/{id}/task-runs",
   "get /v1/flow-runs/{id}/logs",
   "get /v1/flow-runs/{id}/artifacts",

@@ -28,6 +28,12 @@ async function until(id: string, done: (run: Awaited<ReturnType<AloftClient["flo
   throw new Error(`flow run ${id} never reached the expected state; it is ${(await client.flowRuns.get(id)).state.name}`);
 }
 
+describe("startLocalServer", () => {
+  it("refuses an empty data dir instead of taking the working directory", async () => {
+    await expect(startLocalServer({ port: 0, dataDir: "", runners: 0 })).rejects.toThrow("the data dir is an empty string: name a directory");
+  });
+});
+
 describe("the local server's run lifecycle", () => {
   it("queues a deployment run for the local pool's workers, crashes it when its runner goes silent, and hands it to the next runner", async () => {
     const run = await client.deployments.run("etl", {});
@@ -61,6 +67,23 @@ describe("the local server's run lifecycle", () => {
 
     const [again] = (await client.workPools.claim("local", { workerId: "w4", waitSeconds: 5 })).items;
     expect(again?.runId).toBe(run.id);
+  });
+
+  it("crashes a run at once when its worker reports the runner died, with the reason, and hands it out again; a stale token's report is refused", async () => {
+    const run = await client.deployments.run("etl", {});
+    const [item] = (await client.workPools.claim("local", { workerId: "w5", waitSeconds: 5 })).items;
+    const reason = "runner process 4242 exited with code 1 while loading flows/etl.ts:etl";
+    const answer = await client.flowRuns.reportCrash(run.id, { runnerToken: item!.runnerToken, reason });
+    expect(answer).toMatchObject({ status: "ACCEPT", state: { type: "SCHEDULED", name: "AwaitingRetry" } });
+    const crash = (await client.flowRuns.history(run.id)).find((entry) => entry.state.type === "CRASHED");
+    expect(crash?.state.message).toBe(`the run never started: ${reason}`);
+
+    // Reported again (a resent request): nothing more happens.
+    expect((await client.flowRuns.reportCrash(run.id, { runnerToken: item!.runnerToken, reason })).status).toBe("REJECT");
+    const [again] = (await client.workPools.claim("local", { workerId: "w5", waitSeconds: 5 })).items;
+    expect(again?.runId).toBe(run.id);
+    expect((await client.flowRuns.reportCrash(run.id, { runnerToken: item!.runnerToken, reason })).rule).toBe("claimed-by-another-runner");
+    expect((await client.flowRuns.get(run.id)).state.type).toBe("PENDING");
   });
 
   it("cancels a run whose runner ignores the cancel request once the grace period is over", async () => {

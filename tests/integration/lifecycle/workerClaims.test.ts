@@ -190,3 +190,16 @@ describe("POST /v1/work-pools/{pool}/claims", () => {
     expect((await claim("no-such-pool", {})).status).toBe(404);
   });
 });
+
+describe("claims when the server stops", () => {
+  it("answers a long-polling claim at once, with no runs, and every later claim too", async () => {
+    await pool("stopping");
+    const waiting = claim("stopping", { limit: 1, waitSeconds: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closed = lifecycle.close();
+    const tooLate = new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5_000).unref());
+    expect(await Promise.race([waiting.then((answer) => answer.items), tooLate])).toEqual([]);
+    expect(await Promise.race([claim("stopping", { limit: 1, waitSeconds: 20 }).then((answer) => answer.items), tooLate])).toEqual([]);
+    await closed;
+  });
+});

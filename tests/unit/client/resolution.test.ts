@@ -68,9 +68,14 @@ describe("token resolution", () => {
     const project = await mkdtemp(join(dirs.root, "project-"));
     await mkdir(join(project, ".aloft"));
     await writeFile(join(project, ".aloft", "token"), "cwd-token");
-    vi.stubEnv("ALOFT_DATA_DIR", "");
+    vi.stubEnv("ALOFT_DATA_DIR", undefined);
     vi.spyOn(process, "cwd").mockReturnValue(project);
     expect(await authorizationOf({})).toBe("Bearer cwd-token");
+  });
+
+  it("refuses an ALOFT_DATA_DIR that is set but empty instead of looking in the working directory", async () => {
+    vi.stubEnv("ALOFT_DATA_DIR", "");
+    await expect(authorizationOf({})).rejects.toMatchObject({ code: "INVALID_OPTIONS", message: "ALOFT_DATA_DIR is set but empty: set it to a directory, or unset it to use .aloft in the working directory" });
   });
 
   it("sends no Authorization header when there is no token anywhere", async () => {
