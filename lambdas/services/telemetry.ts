@@ -1,4 +1,5 @@
 import type { ArtifactRecord, JournalEntryRecord, LogRecord, Page } from "../store/records.js";
+import type { PageRequest } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound } from "./errors.js";
 import { PayloadCodec, payloadKey } from "./payloads.js";
@@ -27,7 +28,7 @@ export class TelemetryService {
     return { accepted: logs.length };
   }
 
-  async listLogs(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<LogRecord>> {
+  async listLogs(flowRunId: string, page: PageRequest): Promise<Page<LogRecord>> {
     await this.requireRun(flowRunId);
     return this.deps.store.listLogs(flowRunId, page);
   }
