@@ -9,9 +9,17 @@ export interface CommandLog {
   /**
    * Runs `work` with a fresh count, and fails any command sent beyond `atMost` (so that a listing
    * over its bound fails at once, not after thousands of calls). `onCommand` runs before each command
-   * is sent, with how many were sent so far (a test can abort there). Resolves to the commands sent.
+   * is sent, with how many were sent so far (a test can abort there); `delayMs` holds each command
+   * back that long first (a slow table). Resolves to the commands sent.
    */
-  measure(work: () => Promise<unknown>, options?: { atMost?: number; onCommand?: (name: string, sent: number) => void }): Promise<string[]>;
+  measure(work: () => Promise<unknown>, options?: MeasureOptions): Promise<string[]>;
+}
+
+/** How `CommandLog.measure` watches the commands sent. */
+export interface MeasureOptions {
+  atMost?: number;
+  onCommand?: (name: string, sent: number) => void;
+  delayMs?: number;
 }
 
 /** A command sent beyond the budget of `CommandLog.measure`. */
@@ -35,13 +43,14 @@ export class TooManyCommandsError extends Error {
  */
 export function countCommands(client: DynamoDBClient): CommandLog {
   const commands: string[] = [];
-  let budget: { atMost: number; onCommand?: (name: string, sent: number) => void } | undefined;
+  let budget: (MeasureOptions & { atMost: number }) | undefined;
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const name = String(context.commandName ?? "unknown");
       if (budget !== undefined && commands.length >= budget.atMost) throw new TooManyCommandsError(budget.atMost, name);
       commands.push(name);
       budget?.onCommand?.(name, commands.length);
+      if (budget?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, budget?.delayMs));
       return next(args);
     },
     { step: "initialize", name: "countCommands", override: true },
@@ -51,7 +60,7 @@ export function countCommands(client: DynamoDBClient): CommandLog {
     count: (name) => (name === undefined ? commands.length : commands.filter((command) => command === name).length),
     measure: async (work, options = {}) => {
       commands.length = 0;
-      budget = { atMost: options.atMost ?? Number.POSITIVE_INFINITY, ...(options.onCommand ? { onCommand: options.onCommand } : {}) };
+      budget = { ...options, atMost: options.atMost ?? Number.POSITIVE_INFINITY };
       try {
         await work();
       } finally {

@@ -125,6 +125,15 @@ describe("flow runs API", () => {
     expect(even.items.map((item) => item.id)).toEqual([ids[4], ids[2], ids[0]]);
   });
 
+  it("answers a list of all runs in 4 Queries and 1 BatchGetItem, however wide its range", async () => {
+    await createRun();
+    for (const query of ["", "?since=1970-01-01T00:00:00Z", "?since=1970-01-01T00:00:00Z&until=9999-12-31T23:59:59.999Z", "?until=2100-01-01T00:00:00Z&limit=1000"]) {
+      let status: number | undefined;
+      const sent = await cp.commands.measure(async () => (status = (await cp.call("GET", `/v1/flow-runs${query}`)).status), { atMost: 5 });
+      expect({ query, status, sent: [...sent].sort() }).toEqual({ query, status: 200, sent: ["BatchGetItemCommand", ...Array(4).fill("QueryCommand")] });
+    }
+  });
+
   it("keeps the journal: the first write of a key wins", async () => {
     const run = await createRun();
     const first = await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/${encodeURIComponent("task:add:abc:0")}`, { value: 3 });
