@@ -120,8 +120,8 @@ export class CachingStore implements Store {
     return this.inner.putArtifact(artifact);
   }
 
-  listArtifacts(flowRunId: string): Promise<ArtifactRecord[]> {
-    return this.inner.listArtifacts(flowRunId);
+  listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
+    return this.inner.listArtifacts(flowRunId, page);
   }
 
   listArtifactsByKey(key: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
@@ -132,8 +132,8 @@ export class CachingStore implements Store {
     return this.inner.putJournalEntry(entry);
   }
 
-  listJournal(runId: string): Promise<JournalEntryRecord[]> {
-    return this.inner.listJournal(runId);
+  listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>> {
+    return this.inner.listJournal(runId, page);
   }
 
   getCacheEntry(key: string): Promise<CacheRecord | undefined> {
@@ -152,8 +152,8 @@ export class CachingStore implements Store {
     return this.inner.getConcurrencyLimit(tag);
   }
 
-  listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]> {
-    return this.inner.listConcurrencyLimits();
+  listConcurrencyLimits(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>> {
+    return this.inner.listConcurrencyLimits(page);
   }
 
   deleteConcurrencyLimit(tag: string): Promise<boolean> {

@@ -396,14 +396,34 @@ export class DynamoDbStore implements Store {
     );
   }
 
-  async listArtifacts(flowRunId: string): Promise<ArtifactRecord[]> {
-    const items = await queryAll(this.documents, {
-      TableName: this.tableName,
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": keys.run(flowRunId).PK, ":prefix": "ARTIFACT#" },
-      ConsistentRead: true,
+  async listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
+    return this.pageOfRunItems<ArtifactRecord>(flowRunId, "ARTIFACT#", page);
+  }
+
+  /** One page of a run's own items whose sort keys begin with `prefix` (artifacts, journal records), in key order. */
+  private async pageOfRunItems<T>(runId: string, prefix: string, page: PageRequest): Promise<Page<T>> {
+    assertPageLimit(page.limit);
+    const partition = keys.run(runId).PK;
+    const attributes = keyAttributes(undefined);
+    const startKey =
+      page.cursor === undefined
+        ? undefined
+        : decodeCursor(page.cursor, attributes, { PK: (value) => value === partition, SK: (value) => value.startsWith(prefix) });
+    return readPage({
+      documents: this.documents,
+      input: {
+        TableName: this.tableName,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
+        ConsistentRead: true,
+        Limit: page.limit + 1,
+      },
+      limit: page.limit,
+      ...(startKey === undefined ? {} : { startKey }),
+      attributes,
+      resolve: (items) => items.map((item) => recordOf<T>(item)),
+      ...signalOf(page),
     });
-    return items.map((item) => recordOf<ArtifactRecord>(item));
   }
 
   async listArtifactsByKey(key: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
@@ -422,14 +442,8 @@ export class DynamoDbStore implements Store {
     return { entry: recordOf<JournalEntryRecord>(existing), created: false };
   }
 
-  async listJournal(runId: string): Promise<JournalEntryRecord[]> {
-    const items = await queryAll(this.documents, {
-      TableName: this.tableName,
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": keys.run(runId).PK, ":prefix": "JOURNAL#" },
-      ConsistentRead: true,
-    });
-    return items.map((item) => recordOf<JournalEntryRecord>(item));
+  async listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>> {
+    return this.pageOfRunItems<JournalEntryRecord>(runId, "JOURNAL#", page);
   }
 
   // ---------------------------------------------------------------- cache
@@ -479,14 +493,8 @@ export class DynamoDbStore implements Store {
     return item === undefined ? undefined : recordOf<ConcurrencyLimitRecord>(item);
   }
 
-  async listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]> {
-    const items = await queryAll(this.documents, {
-      TableName: this.tableName,
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": partitions.limits },
-    });
-    return items.map((item) => recordOf<ConcurrencyLimitRecord>(item));
+  async listConcurrencyLimits(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>> {
+    return this.pageOfGsi1Partition<ConcurrencyLimitRecord>(partitions.limits, page, true);
   }
 
   async deleteConcurrencyLimit(tag: string): Promise<boolean> {

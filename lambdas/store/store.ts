@@ -159,13 +159,13 @@ export interface Store {
 
   // Artifacts (A11, A12)
   putArtifact(artifact: ArtifactRecord): Promise<void>;
-  listArtifacts(flowRunId: string): Promise<ArtifactRecord[]>;
+  listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>>;
   listArtifactsByKey(key: string, page: PageRequest): Promise<Page<ArtifactRecord>>;
 
   // Journal (A13)
   /** First write of a key wins; returns the stored entry (the existing one if the key was taken). */
   putJournalEntry(entry: JournalEntryRecord): Promise<{ entry: JournalEntryRecord; created: boolean }>;
-  listJournal(runId: string): Promise<JournalEntryRecord[]>;
+  listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>>;
 
   // Cache (A14)
   getCacheEntry(key: string): Promise<CacheRecord | undefined>;
@@ -174,7 +174,7 @@ export interface Store {
   // Concurrency limits and leases (A15, A16)
   putConcurrencyLimit(tag: string, limit: number): Promise<ConcurrencyLimitRecord>;
   getConcurrencyLimit(tag: string): Promise<ConcurrencyLimitRecord | undefined>;
-  listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]>;
+  listConcurrencyLimits(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>>;
   deleteConcurrencyLimit(tag: string): Promise<boolean>;
   /**
    * Takes a slot if fewer than `limit` unexpired leases are held (expired ones are reclaimed first).

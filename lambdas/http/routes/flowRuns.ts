@@ -127,13 +127,15 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
     json(200, await telemetry.listLogs(params.id!, pageRequest(query, signal))),
   );
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/artifacts", summary: "A flow run's artifacts", tag, responses: { 200: z.object({ items: z.array(ArtifactSchema) }) } }, async ({ params }) =>
-    json(200, { items: (await telemetry.listArtifacts(params.id!)).map(artifactDto) }),
-  );
+  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/artifacts", summary: "A flow run's artifacts, by key", tag, query: PageQuery, responses: { 200: pageOf(ArtifactSchema) } }, async ({ params, query, signal }) => {
+    const page = await telemetry.listArtifacts(params.id!, pageRequest(query, signal));
+    return json(200, { items: page.items.map(artifactDto), ...(page.cursor ? { cursor: page.cursor } : {}) });
+  });
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/journal", summary: "A flow run's journal of completed calls", tag, responses: { 200: z.object({ items: z.array(JournalEntrySchema) }) } }, async ({ params }) =>
-    json(200, { items: (await telemetry.listJournal(params.id!)).map(({ key, value, createdAt }) => ({ key, value, createdAt })) }),
-  );
+  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/journal", summary: "A flow run's journal of completed calls, by call key", tag, query: PageQuery, responses: { 200: pageOf(JournalEntrySchema) } }, async ({ params, query, signal }) => {
+    const page = await telemetry.listJournal(params.id!, pageRequest(query, signal));
+    return json(200, { items: page.items.map(({ key, value, createdAt }) => ({ key, value, createdAt })), ...(page.cursor ? { cursor: page.cursor } : {}) });
+  });
 
   route(app, registry, { method: "put", path: "/v1/flow-runs/:id/journal/:key", summary: "Record a completed call (first write wins)", tag, body: PutJournalEntryRequestSchema, responses: { 201: JournalEntrySchema, 200: JournalEntrySchema } }, async ({ params, body }) => {
     const { entry, created } = await telemetry.putJournalEntry(params.id!, params.key!, body.value);

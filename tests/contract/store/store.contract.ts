@@ -368,12 +368,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           })),
         );
         for (const artifact of artifacts) await store().putArtifact(artifact);
-        const ofFirst = await store().listArtifacts(runs[0]!);
+        const ofFirst = await pageThrough((cursor) => store().listArtifacts(runs[0]!, { limit: 1, ...(cursor ? { cursor } : {}) }), 1);
         expect(new Set(ofFirst.map((a) => a.id))).toEqual(new Set(artifacts.filter((a) => a.flowRunId === runs[0]).map((a) => a.id)));
         expect(ofFirst.find((a) => a.key === key)).toEqual(artifacts[0]);
         const byKey = await pageThrough((cursor) => store().listArtifactsByKey(key, { limit: 2, ...(cursor ? { cursor } : {}) }), 2);
         expect(byKey.map((a) => a.flowRunId)).toEqual([...runs].reverse());
-        expect(await store().listArtifacts(randomUUID())).toEqual([]);
+        expect(await store().listArtifacts(randomUUID(), { limit: 10 })).toEqual({ items: [] });
+        await expect(store().listArtifacts(runs[1]!, { limit: 1, cursor: (await store().listArtifacts(runs[0]!, { limit: 1 })).cursor! })).rejects.toThrow(InvalidCursorError);
       });
     });
 
@@ -386,8 +387,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store().putJournalEntry(first)).toEqual({ entry: first, created: false });
         const other = { runId, key: "fetch:2", value: null, createdAt: "2024-01-01T00:00:01.000Z" };
         await store().putJournalEntry(other);
-        expect(await store().listJournal(runId)).toEqual([first, other]);
-        expect(await store().listJournal(randomUUID())).toEqual([]);
+        expect(await store().listJournal(runId, { limit: 10 })).toEqual({ items: [first, other] });
+        expect(await pageThrough((cursor) => store().listJournal(runId, { limit: 1, ...(cursor ? { cursor } : {}) }), 1)).toEqual([first, other]);
+        expect(await store().listJournal(randomUUID(), { limit: 10 })).toEqual({ items: [] });
       });
     });
 
@@ -417,7 +419,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const raised = await store().putConcurrencyLimit(tag, 5);
         expect(raised).toMatchObject({ tag, limit: 5, leases: { a: at(300) }, createdAt: created.createdAt });
         expect(await store().getConcurrencyLimit(tag)).toEqual(raised);
-        expect((await store().listConcurrencyLimits()).find((limit) => limit.tag === tag)).toEqual(raised);
+        const limits = await pageThrough((cursor) => store().listConcurrencyLimits({ limit: 2, ...(cursor ? { cursor } : {}) }), 2);
+        expect(limits.find((limit) => limit.tag === tag)).toEqual(raised);
+        expect(limits.map((limit) => limit.tag)).toEqual(limits.map((limit) => limit.tag).sort());
         expect(await store().deleteConcurrencyLimit(tag)).toBe(true);
         expect(await store().deleteConcurrencyLimit(tag)).toBe(false);
         expect(await store().getConcurrencyLimit(tag)).toBeUndefined();
@@ -611,22 +615,49 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(rest).toEqual([live]);
       }, 120_000);
 
-      it("lists task runs, deployments, work pools and artifacts by key in 1 Query a page", async () => {
+      it("lists task runs, deployments, work pools, artifacts, a journal and concurrency limits in 1 Query a page", async () => {
         const parent = randomUUID();
         await store().createTaskRun(taskRun(parent));
         await store().createDeployment(deployment());
         await store().createWorkPool(workPool());
         await store().putArtifact({ id: randomUUID(), key: `cost-${parent}`, type: "markdown", data: "# hi", flowRunId: parent, createdAt: new Date().toISOString() });
+        await store().putJournalEntry({ runId: parent, key: "call:1", value: 1, createdAt: new Date().toISOString() });
+        await store().putConcurrencyLimit(`cost-${parent.slice(0, 8)}`, 1);
         const listings: Array<[string, () => Promise<unknown>]> = [
           ["task runs", () => store().listTaskRuns(parent, { limit: 50 })],
           ["deployments", () => store().listDeployments({ limit: 50 })],
           ["work pools", () => store().listWorkPools({ limit: 50 })],
           ["artifacts by key", () => store().listArtifactsByKey(`cost-${parent}`, { limit: 50 })],
+          ["a run's artifacts", () => store().listArtifacts(parent, { limit: 50 })],
+          ["a run's journal", () => store().listJournal(parent, { limit: 50 })],
+          ["concurrency limits", () => store().listConcurrencyLimits({ limit: 50 })],
         ];
         for (const [name, list] of listings) {
           expect({ name, sent: await commands().measure(list, { atMost: 1 }) }).toEqual({ name, sent: ["QueryCommand"] });
         }
       });
+
+      it("pages a run's artifacts in at most 4 Queries a page when they hold more than 4 MB", async () => {
+        const runId = randomUUID();
+        const artifacts: ArtifactRecord[] = Array.from({ length: 14 }, (_, i) => ({
+          id: randomUUID(),
+          key: `big-${String(i).padStart(2, "0")}`,
+          type: "markdown",
+          data: `${i}`.padEnd(330 * 1024, "x"),
+          flowRunId: runId,
+          createdAt: new Date().toISOString(),
+        }));
+        for (const artifact of artifacts) await store().putArtifact(artifact);
+        const seen: ArtifactRecord[] = [];
+        let cursor: string | undefined;
+        do {
+          let page: Page<ArtifactRecord> | undefined;
+          await commands().measure(async () => (page = await store().listArtifacts(runId, { limit: 1_000, ...(cursor ? { cursor } : {}) })), { atMost: 4 });
+          seen.push(...page!.items);
+          cursor = page!.cursor;
+        } while (cursor !== undefined);
+        expect(seen.map((artifact) => artifact.key)).toEqual(artifacts.map((artifact) => artifact.key));
+      }, 60_000);
 
       it("stops a listing whose signal aborts: no further commands, and it rejects with an AbortError", async () => {
         const filtered = new AbortController();

@@ -145,6 +145,29 @@ describe("flow runs API", () => {
     expect(journal.items.map(({ key, value }) => ({ key, value }))).toEqual([{ key: "task:add:abc:0", value: 3 }]);
   });
 
+  it("pages a run's journal and artifacts by key with cursors, each page one Query", async () => {
+    const run = await createRun();
+    const keys = ["a-0", "b-0", "c-0"];
+    for (const key of keys) await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/${encodeURIComponent(key)}`, { value: key });
+    for (const key of keys) expect((await cp.call("POST", "/v1/artifacts", { flowRunId: run.id, key, type: "markdown", data: `# ${key}` })).status).toBe(201);
+    for (const collection of ["journal", "artifacts"]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        let page: { items: Array<{ key: string }>; cursor?: string } | undefined;
+        const sent = await cp.commands.measure(async () => {
+          page = await body(await cp.call("GET", `/v1/flow-runs/${run.id}/${collection}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+        });
+        // The run's own GetItem (a 404 for an unknown run), then one Query of the page.
+        expect({ collection, sent }).toEqual({ collection, sent: ["GetItemCommand", "QueryCommand"] });
+        expect(page!.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page!.items.map((item) => item.key));
+        cursor = page!.cursor;
+      } while (cursor);
+      expect({ collection, seen }).toEqual({ collection, seen: keys });
+    }
+  });
+
   it("records logs in batches and pages them oldest first", async () => {
     const run = await createRun();
     const logs = Array.from({ length: 7 }, (_, i) => ({ flowRunId: run.id, timestamp: new Date(Date.now() - 60_000 + i * 1000).toISOString(), level: "info", message: `line ${i}` }));
