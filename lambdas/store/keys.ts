@@ -107,6 +107,8 @@ export const keys = {
   idempotency: (key: string) => ({ PK: `IDEMPOTENCY#${key}`, SK: "IDEMPOTENCY" }),
   deployment: (name: string) => ({ PK: `DEPLOYMENT#${name}`, SK: "DEPLOYMENT" }),
   workPool: (name: string) => ({ PK: `WORKPOOL#${name}`, SK: "WORKPOOL" }),
+  /** Written once a table's run-day pointers (the day walk's layout, before 0.2) are converted to "all runs" pointers. */
+  runPointersConverted: { PK: "META", SK: "RUN_POINTERS" },
 } as const;
 
 /** Index partitions, one per access pattern served by a GSI. */
