@@ -195,7 +195,7 @@ export class DynamoDbStore implements Store {
         documents: this.documents,
         input: this.timeRangeQuery("GSI1", partitionKey, since, until, page.limit + 1),
         limit: page.limit,
-        ...startOf(page.cursor, attributes, "GSI1PK", partitionKey),
+        ...startOf(page.cursor, attributes, "GSI1PK", partitionKey, { attribute: "GSI1SK", inRange: inTimeRange(since, until) }),
         attributes,
         // One Query of pointers per page, resolved with BatchGetItem: a stale pointer makes the page one run shorter.
         maxQueries: 1,
@@ -218,7 +218,7 @@ export class DynamoDbStore implements Store {
       documents: this.documents,
       input,
       limit: page.limit,
-      ...startOf(page.cursor, attributes, `${index}PK`, partition),
+      ...startOf(page.cursor, attributes, `${index}PK`, partition, { attribute: `${index}SK`, inRange: inTimeRange(since, until) }),
       attributes,
       resolve: (items) => items.map((item) => recordOf<FlowRunRecord>(item)),
       ...signalOf(page),
@@ -989,10 +989,26 @@ export class DynamoDbStore implements Store {
   }
 }
 
-/** Where a page starts: after the key its cursor holds, which must be of the listing's own partition. */
-function startOf(cursor: string | undefined, attributes: readonly string[], partitionAttribute: string, partition: string): { startKey?: ItemKey } {
+/**
+ * Where a page starts: after the key its cursor holds, which must be of the listing's own partition
+ * and, when given, have a sort key `inRange` (DynamoDB refuses a start key outside the key condition).
+ */
+function startOf(
+  cursor: string | undefined,
+  attributes: readonly string[],
+  partitionAttribute: string,
+  partition: string,
+  sortKey?: { attribute: string; inRange: (value: string) => boolean },
+): { startKey?: ItemKey } {
   if (cursor === undefined) return {};
-  return { startKey: decodeCursor(cursor, attributes, { [partitionAttribute]: (value) => value === partition }) };
+  const expect: Record<string, (value: string) => boolean> = { [partitionAttribute]: (value) => value === partition };
+  if (sortKey !== undefined) expect[sortKey.attribute] = sortKey.inRange;
+  return { startKey: decodeCursor(cursor, attributes, expect) };
+}
+
+/** Whether a `<createdAt>#<id>` sort key lies in [since, until): "<until>#…" sorts after "<until>". */
+function inTimeRange(since: string | undefined, until: string | undefined): (value: string) => boolean {
+  return (value) => (since === undefined || value >= since) && (until === undefined || value < until);
 }
 
 function signalOf(page: PageRequest): { signal?: AbortSignal } {

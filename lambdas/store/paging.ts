@@ -128,7 +128,8 @@ export async function* queryPages(
 }
 
 /**
- * Every item of a Query (for the small, bounded collections: a run's history, artifacts, journal).
+ * Every item of a Query, for a collection that is only ever small: a run's state history (listings page
+ * with `readPage` instead).
  *
  * @example
  * ```ts

@@ -204,6 +204,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await expect(store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1, cursor: "eyJhIjoxfQ" })).rejects.toThrow(InvalidCursorError);
         await expect(store().listFlowRuns({ flowName: `other-${ns}` }, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
         await expect(store().listTaskRuns(randomUUID(), { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        // The same listing over a range its cursor lies outside (DynamoDB would refuse the start key).
+        await expect(store().listFlowRuns({ flowName: `c-${ns}`, since: "2024-06-01T00:00:00.000Z" }, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        const all = await store().listFlowRuns({}, { limit: 1 });
+        await expect(store().listFlowRuns({}, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        await expect(store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1, cursor: all.cursor! })).rejects.toThrow(InvalidCursorError);
       });
 
       it("refuses an item over 350 KB with ItemTooLargeError", async () => {
