@@ -51,7 +51,14 @@ export async function sendQuery(documents: DynamoDBDocumentClient, input: QueryC
   return documents.send(new QueryCommand(input), signal === undefined ? undefined : { abortSignal: signal });
 }
 
-/** How `readPage` reads one page of a one-partition listing. */
+/**
+ * How `readPage` reads one page of a one-partition listing.
+ *
+ * @example
+ * ```ts
+ * const read: PageRead<LogRecord> = { documents, input, limit: 100, attributes: ["PK", "SK"], resolve: (items) => items.map(recordOf<LogRecord>) };
+ * ```
+ */
 export interface PageRead<T> {
   documents: DynamoDBDocumentClient;
   /** The Query, with its `Limit` (items evaluated per call). */

@@ -31,6 +31,11 @@ export interface FlowRunFilter {
  * `limit` (even none) and still carry a cursor: each listing reads a bounded number of DynamoDB
  * pages (docs/data-model.md, "Listing cost"), so follow cursors until there is none. `signal`
  * stops the listing's reads when the caller gives up (a client that disconnected).
+ *
+ * @example
+ * ```ts
+ * const page = await store.listFlowRuns({ stateType: "FAILED" }, { limit: 50, cursor, signal: c.req.raw.signal });
+ * ```
  */
 export interface PageRequest {
   limit: number;
