@@ -25,7 +25,8 @@ const CLIENTS: Array<[string, (database: DynaliteServer) => DynamoDBClient]> = [
 // The API served by @hono/node-server, as the local server serves it, over a real socket: a client
 // that disconnects aborts its request's signal, and the store stops reading for it.
 describe.each(CLIENTS)("a request its client abandons, the store reaching dynalite %s", (_how, makeClient) => {
-  const COMMAND_DELAY_MS = 250;
+  // Each command is held back this long, so the disconnect lands while the first one is in flight.
+  const COMMAND_DELAY_MS = 500;
   const token = randomUUID();
   const flowName = `abandoned-${randomUUID().slice(0, 8)}`;
   let dynalite: DynaliteServer;
