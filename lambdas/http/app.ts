@@ -121,6 +121,11 @@ export function createApi(options: ApiOptions): Hono {
       const detail = `${error.message}; store large values (results, parameters, artifact data) by reference instead`;
       return problem(c, 413, STATUS_OF.PAYLOAD_TOO_LARGE.title, { detail, requestId });
     }
+    if (c.req.raw.signal.aborted) {
+      // The client went away and its request's work was stopped (an AbortError): nobody reads this
+      // answer, and an abandoned request is not a failure of ours to log.
+      return problem(c, 499, "Client closed request", { detail: "the client closed the connection before the answer", requestId });
+    }
     logError({ requestId, method: c.req.method, path: c.req.path, error });
     return problem(c, 500, "Internal error", { detail: `something went wrong on our side; quote request id ${requestId}`, requestId });
   });

@@ -39,6 +39,8 @@ export interface ValidRequest<B, Q> {
   query: Q;
   params: Record<string, string>;
   c: Context;
+  /** Aborts when the client goes away (the connection closed before the answer): listings stop reading. */
+  signal: AbortSignal;
 }
 
 /** Routes registered so far, for the OpenAPI document and 405 detection. */
@@ -81,7 +83,7 @@ export function route<B extends z.ZodType | undefined, Q extends z.ZodType | und
       else problems.push(...fieldProblems(parsed.error, "query"));
     }
     if (problems.length > 0) throw new ServiceError("VALIDATION", `${problems.length} invalid field${problems.length > 1 ? "s" : ""}`, problems);
-    return handler({ body: body as Infer<B>, query: query as Infer<Q>, params, c });
+    return handler({ body: body as Infer<B>, query: query as Infer<Q>, params, c, signal: c.req.raw.signal });
   });
 }
 

@@ -93,7 +93,20 @@ export class InProcessRequestHandler {
 
   constructor(private readonly listener: (request: IncomingMessage, response: ServerResponse) => void) {}
 
-  handle(request: SdkRequest): Promise<{ response: SdkResponse }> {
+  /** Like the SDK's HTTP handlers, rejects with an AbortError once `abortSignal` aborts (dynalite finishes the request unread). */
+  handle(request: SdkRequest, options: { abortSignal?: AbortSignal } = {}): Promise<{ response: SdkResponse }> {
+    const { abortSignal } = options;
+    if (abortSignal?.aborted) return Promise.reject(abortError(abortSignal));
+    const answer = this.answer(request);
+    if (abortSignal === undefined) return answer;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(abortError(abortSignal));
+      abortSignal.addEventListener("abort", onAbort, { once: true });
+      answer.then(resolve, reject).finally(() => abortSignal.removeEventListener("abort", onAbort));
+    });
+  }
+
+  private answer(request: SdkRequest): Promise<{ response: SdkResponse }> {
     return new Promise((resolve, reject) => {
       const incoming = new EventEmitter() as EventEmitter & { headers: Record<string, string>; method: string; url: string };
       incoming.headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]));
@@ -132,6 +145,12 @@ export class InProcessRequestHandler {
   }
 
   destroy(): void {}
+}
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error(signal.reason instanceof Error ? signal.reason.message : "Request aborted", { cause: signal.reason });
+  error.name = "AbortError";
+  return error;
 }
 
 function queryString(query: SdkRequest["query"]): string {

@@ -20,6 +20,7 @@ import { LocalStepFunctionRuns } from "../services/stepFunctionRuns.js";
 import { LOCAL_POOL } from "../services/workPools.js";
 import { CachingStore } from "../store/cachingStore.js";
 import { DynamoDbStore } from "../store/dynamoDbStore.js";
+import { convertRunDayPointers } from "../store/migrations.js";
 import { ensureTable } from "../store/table.js";
 import { startDynalite, unsignedInProcess, type DynaliteServer } from "./dynalite.js";
 import { localLifecycle } from "./localLifecycle.js";
@@ -133,6 +134,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   // Requests go straight to dynalite's handler in this process: no socket, no HTTP parsing.
   const client = new DynamoDBClient({ ...awsClientConfig("dynamodb", { endpoint: database.endpoint }), ...unsignedInProcess(database.requestHandler) });
   await ensureTable(client, LOCAL_TABLE_NAME);
+  // A data dir written before the sharded "all runs" pointers: convert its run-day pointers, once.
+  await convertRunDayPointers(client, LOCAL_TABLE_NAME);
   // This process is the table's only writer (the data dir is locked), so runs can be cached safely.
   const store = new CachingStore(new DynamoDbStore({ client, tableName: LOCAL_TABLE_NAME }));
   const payloads = new LocalPayloadStore(join(dataDir, "payloads"));

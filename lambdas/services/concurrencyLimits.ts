@@ -1,4 +1,5 @@
-import type { ConcurrencyLimitRecord } from "../store/records.js";
+import type { ConcurrencyLimitRecord, Page } from "../store/records.js";
+import type { PageRequest } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
 
@@ -27,8 +28,8 @@ export class ConcurrencyLimitService {
     return (await this.deps.store.getConcurrencyLimit(tag)) ?? notFound("concurrency limit", tag);
   }
 
-  list(): Promise<ConcurrencyLimitRecord[]> {
-    return this.deps.store.listConcurrencyLimits();
+  list(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>> {
+    return this.deps.store.listConcurrencyLimits(page);
   }
 
   async remove(tag: string): Promise<void> {

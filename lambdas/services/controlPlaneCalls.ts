@@ -1,4 +1,5 @@
 import type { ControlPlaneCalls } from "../../sdk/api/controlPlaneLink.js";
+import { MAX_PAGE_LIMIT } from "../store/paging.js";
 import type { Services } from "./index.js";
 
 /**
@@ -21,7 +22,17 @@ export function inProcessCalls(services: Services): ControlPlaneCalls {
     proposeTaskRunState: (id, body) => taskRuns.proposeState(id, body),
     createLogs: (logs) => telemetry.putLogs(logs),
     createArtifact: (body) => telemetry.createArtifact(body),
-    listJournal: async (runId) => (await telemetry.listJournal(runId)).map(({ key, value }) => ({ key, value })),
+    listJournal: async (runId) => {
+      // A replay needs the whole journal: every page of it, each a bounded read.
+      const entries: Array<{ key: string; value: unknown }> = [];
+      let cursor: string | undefined;
+      do {
+        const page = await telemetry.listJournal(runId, { limit: MAX_PAGE_LIMIT, ...(cursor === undefined ? {} : { cursor }) });
+        entries.push(...page.items.map(({ key, value }) => ({ key, value })));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      return entries;
+    },
     putJournalEntry: async (runId, key, value) => ({ value: (await telemetry.putJournalEntry(runId, key, value)).entry.value }),
   };
 }

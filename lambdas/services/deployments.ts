@@ -1,4 +1,5 @@
 import type { DeploymentRecord, FlowRunRecord, Page } from "../store/records.js";
+import type { PageRequest } from "../store/store.js";
 import { AlreadyExistsError, VersionConflictError } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
@@ -64,7 +65,7 @@ export class DeploymentService {
     return (await store.getDeploymentById(idOrName)) ?? (await store.getDeploymentByName(idOrName)) ?? notFound("deployment", idOrName);
   }
 
-  list(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>> {
+  list(page: PageRequest): Promise<Page<DeploymentRecord>> {
     return this.deps.store.listDeployments(page);
   }
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { approvalJournalKey, ENGINE_APPROVAL_PREFIX } from "../../sdk/api/approvals.js";
 import { isTerminal, makeState, type State } from "../../sdk/model/states.js";
 import type { FlowRunRecord, Page, RunnerInfo } from "../store/records.js";
-import type { FlowRunFilter } from "../store/store.js";
+import type { FlowRunFilter, PageRequest } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
 import { crashRun } from "./monitoring.js";
@@ -117,7 +117,7 @@ export class FlowRunService {
     return this.present((await this.deps.store.getFlowRun(id)) ?? notFound("flow run", id));
   }
 
-  async list(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>> {
+  async list(filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
     const found = await this.deps.store.listFlowRuns(filter, page);
     return { ...found, items: await Promise.all(found.items.map((run) => this.present(run))) };
   }

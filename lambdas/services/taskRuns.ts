@@ -1,5 +1,6 @@
 import { makeState } from "../../sdk/model/states.js";
 import type { Page, TaskRunRecord } from "../store/records.js";
+import type { PageRequest } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError } from "./errors.js";
 import type { ConcurrencyUsage } from "./orchestration/decision.js";
@@ -99,7 +100,7 @@ export class TaskRunService {
     return (await this.deps.store.getTaskRun(id)) ?? notFound("task run", id);
   }
 
-  async listForFlowRun(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<TaskRunRecord>> {
+  async listForFlowRun(flowRunId: string, page: PageRequest): Promise<Page<TaskRunRecord>> {
     if (!(await this.deps.store.getFlowRun(flowRunId))) notFound("flow run", flowRunId);
     return this.deps.store.listTaskRuns(flowRunId, page);
   }

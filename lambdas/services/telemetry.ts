@@ -1,4 +1,5 @@
 import type { ArtifactRecord, JournalEntryRecord, LogRecord, Page } from "../store/records.js";
+import type { PageRequest } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound } from "./errors.js";
 import { PayloadCodec } from "./payloads.js";
@@ -27,7 +28,7 @@ export class TelemetryService {
     return { accepted: logs.length };
   }
 
-  async listLogs(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<LogRecord>> {
+  async listLogs(flowRunId: string, page: PageRequest): Promise<Page<LogRecord>> {
     await this.requireRun(flowRunId);
     return this.deps.store.listLogs(flowRunId, page);
   }
@@ -40,10 +41,10 @@ export class TelemetryService {
     return artifact;
   }
 
-  async listArtifacts(flowRunId: string): Promise<ArtifactRecord[]> {
+  async listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
     await this.requireRun(flowRunId);
-    const artifacts = await this.deps.store.listArtifacts(flowRunId);
-    return Promise.all(artifacts.map(async (artifact) => ({ ...artifact, data: await this.codec.resolve(artifact.data) })));
+    const found = await this.deps.store.listArtifacts(flowRunId, page);
+    return { ...found, items: await Promise.all(found.items.map(async (artifact) => ({ ...artifact, data: await this.codec.resolve(artifact.data) }))) };
   }
 
   /** Records a completed call; the first write of a key wins and is what every later read sees. */
@@ -56,10 +57,10 @@ export class TelemetryService {
     return { entry: { ...entry, value: await this.codec.resolve(entry.value) }, created };
   }
 
-  async listJournal(runId: string): Promise<JournalEntryRecord[]> {
+  async listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>> {
     await this.requireRun(runId);
-    const entries = await this.deps.store.listJournal(runId);
-    return Promise.all(entries.map(async (entry) => ({ ...entry, value: await this.codec.resolve(entry.value) })));
+    const found = await this.deps.store.listJournal(runId, page);
+    return { ...found, items: await Promise.all(found.items.map(async (entry) => ({ ...entry, value: await this.codec.resolve(entry.value) }))) };
   }
 
   private async requireRun(id: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { JobSettings, Page, WorkPoolQueue, WorkPoolRecord, WorkPoolType } from "../store/records.js";
-import type { Store } from "../store/store.js";
+import type { PageRequest, Store } from "../store/store.js";
 import { AlreadyExistsError, VersionConflictError } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
 import { notFound, ServiceError, type FieldProblem } from "./errors.js";
@@ -124,7 +124,7 @@ export class WorkPoolService {
     return this.deps.store.getWorkPool(name);
   }
 
-  list(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>> {
+  list(page: PageRequest): Promise<Page<WorkPoolRecord>> {
     return this.deps.store.listWorkPools(page);
   }
 

@@ -13,7 +13,7 @@ import type {
   TaskRunRecord,
   WorkPoolRecord,
 } from "./records.js";
-import type { FlowRunFilter, HeartbeatOutcome, Store, TransitionPatch } from "./store.js";
+import type { FlowRunFilter, HeartbeatOutcome, PageRequest, Store, TransitionPatch } from "./store.js";
 
 /**
  * A Store that keeps recently used flow runs and task runs in memory, for a control plane that is the
@@ -96,7 +96,7 @@ export class CachingStore implements Store {
     }
   }
 
-  listFlowRuns(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>> {
+  listFlowRuns(filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
     return this.inner.listFlowRuns(filter, page);
   }
 
@@ -104,7 +104,7 @@ export class CachingStore implements Store {
     return this.inner.getStateHistory(runId);
   }
 
-  listTaskRuns(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<TaskRunRecord>> {
+  listTaskRuns(flowRunId: string, page: PageRequest): Promise<Page<TaskRunRecord>> {
     return this.inner.listTaskRuns(flowRunId, page);
   }
 
@@ -112,7 +112,7 @@ export class CachingStore implements Store {
     return this.inner.putLogs(logs, ttlSeconds);
   }
 
-  listLogs(flowRunId: string, page: { limit: number; cursor?: string; since?: string }): Promise<Page<LogRecord>> {
+  listLogs(flowRunId: string, page: PageRequest & { since?: string }): Promise<Page<LogRecord>> {
     return this.inner.listLogs(flowRunId, page);
   }
 
@@ -120,11 +120,11 @@ export class CachingStore implements Store {
     return this.inner.putArtifact(artifact);
   }
 
-  listArtifacts(flowRunId: string): Promise<ArtifactRecord[]> {
-    return this.inner.listArtifacts(flowRunId);
+  listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
+    return this.inner.listArtifacts(flowRunId, page);
   }
 
-  listArtifactsByKey(key: string, page: { limit: number; cursor?: string }): Promise<Page<ArtifactRecord>> {
+  listArtifactsByKey(key: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
     return this.inner.listArtifactsByKey(key, page);
   }
 
@@ -132,8 +132,8 @@ export class CachingStore implements Store {
     return this.inner.putJournalEntry(entry);
   }
 
-  listJournal(runId: string): Promise<JournalEntryRecord[]> {
-    return this.inner.listJournal(runId);
+  listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>> {
+    return this.inner.listJournal(runId, page);
   }
 
   getCacheEntry(key: string): Promise<CacheRecord | undefined> {
@@ -152,8 +152,8 @@ export class CachingStore implements Store {
     return this.inner.getConcurrencyLimit(tag);
   }
 
-  listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]> {
-    return this.inner.listConcurrencyLimits();
+  listConcurrencyLimits(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>> {
+    return this.inner.listConcurrencyLimits(page);
   }
 
   deleteConcurrencyLimit(tag: string): Promise<boolean> {
@@ -184,7 +184,7 @@ export class CachingStore implements Store {
     return this.inner.getDeploymentById(id);
   }
 
-  listDeployments(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>> {
+  listDeployments(page: PageRequest): Promise<Page<DeploymentRecord>> {
     return this.inner.listDeployments(page);
   }
 
@@ -204,7 +204,7 @@ export class CachingStore implements Store {
     return this.inner.getWorkPool(name);
   }
 
-  listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>> {
+  listWorkPools(page: PageRequest): Promise<Page<WorkPoolRecord>> {
     return this.inner.listWorkPools(page);
   }
 

@@ -15,20 +15,10 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { makeDynamoDbDocumentClient } from "../adapters/awsClients.js";
 import type { State } from "../../sdk/model/states.js";
-import { decodeCursor, type ItemKey } from "./cursor.js";
-import { canonicalTime, dayOf, keys, partitions, previousDay, recordOf } from "./keys.js";
+import { decodeCursor, encodeCursor, type ItemKey } from "./cursor.js";
+import { canonicalTime, keys, listingBound, partitions, recordOf, RUN_SHARDS, runShard } from "./keys.js";
+import { assertPageLimit, backoff, FILTERED_QUERY_LIMIT, keyAttributes, queryAll, readPage, sendQuery, type Item } from "./paging.js";
 import { VALUE_FIELDS, valueAttribute, valueAttributeNames, withValueAttributes } from "./valueAttributes.js";
-import {
-  assertPageLimit,
-  backoff,
-  collectPage,
-  keyAttributes,
-  keyOf,
-  queryAll,
-  queryPages,
-  type Candidate,
-  type Item,
-} from "./paging.js";
 import type {
   ArtifactRecord,
   CacheRecord,
@@ -50,6 +40,7 @@ import {
   VersionConflictError,
   type FlowRunFilter,
   type HeartbeatOutcome,
+  type PageRequest,
   type Store,
   type TransitionPatch,
 } from "./store.js";
@@ -57,14 +48,8 @@ import {
 /** Items above this size are refused before DynamoDB sees them (its own limit is 400 KB). */
 export const MAX_ITEM_BYTES = 350 * 1024;
 
-/**
- * Listing all runs by time walks day partitions backwards; without `since` it stops after this many
- * consecutive days without a run (pass `since` to reach further back).
- */
-export const MAX_EMPTY_DAYS = 400;
-
-/** The day walk reads up to this many empty days at once while it searches for older runs. */
-const MAX_DAY_WINDOW = 32;
+/** A run's sort key in the listing indexes, `<createdAt>#<id>`: what an "all runs" cursor holds. */
+const RUN_SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#.{1,256}$/;
 
 /** Default lifetime of an idempotency key. */
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -169,14 +154,14 @@ export class DynamoDbStore implements Store {
     return item === undefined ? undefined : recordOf<FlowRunRecord>(item);
   }
 
-  async listFlowRuns(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>> {
+  async listFlowRuns(filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
     assertPageLimit(page.limit);
-    const since = filter.since === undefined ? undefined : canonicalTime(filter.since, "since");
-    const until = filter.until === undefined ? undefined : canonicalTime(filter.until, "until");
+    const since = filter.since === undefined ? undefined : listingBound(filter.since, "since");
+    const until = filter.until === undefined ? undefined : listingBound(filter.until, "until");
     if (since !== undefined && until !== undefined && since >= until) return { items: [] };
 
     // The most selective index whose partition is on the run item itself comes first: the other
-    // filters then run in DynamoDB as a FilterExpression. Tag and day items are pointers.
+    // filters then run in DynamoDB as a FilterExpression. Tag and "all runs" items are pointers.
     const filters: { expression: string; names: Record<string, string>; values: Record<string, unknown> }[] = [];
     const addFilter = (kind: "flowName" | "deploymentId" | "stateType" | "tag") => {
       if (kind === "flowName" && filter.flowName !== undefined)
@@ -207,25 +192,38 @@ export class DynamoDbStore implements Store {
       const tag = filter.tag;
       const attributes = keyAttributes("GSI1");
       const partitionKey = partitions.tag(tag);
-      const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partitionKey });
-      const input = this.timeRangeQuery("GSI1", partitionKey, since, until, page.limit);
-      const pointers = queryPages(this.documents, input, start);
-      return collectPage(this.resolvePointers(pointers, attributes, (run) => run.tags.includes(tag)), page.limit);
+      return readPage({
+        documents: this.documents,
+        input: this.timeRangeQuery("GSI1", partitionKey, since, until, page.limit + 1),
+        limit: page.limit,
+        ...startOf(page.cursor, attributes, "GSI1PK", partitionKey, { attribute: "GSI1SK", inRange: inTimeRange(since, until) }),
+        attributes,
+        // One Query of pointers per page, resolved with BatchGetItem: a stale pointer makes the page one run shorter.
+        maxQueries: 1,
+        resolve: (pointers) => this.resolvePointers(pointers, (run) => run.tags.includes(tag), page.signal),
+        ...signalOf(page),
+      });
     } else {
       return this.listAllFlowRuns(since, until, page);
     }
 
     const attributes = keyAttributes(index);
-    const start =
-      page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { [`${index}PK`]: (value) => value === partition });
-    const input = this.timeRangeQuery(index, partition, since, until, page.limit);
+    const input = this.timeRangeQuery(index, partition, since, until, page.limit + 1);
     if (filters.length > 0) {
       input.FilterExpression = filters.map((part) => part.expression).join(" AND ");
       input.ExpressionAttributeNames = Object.assign({}, input.ExpressionAttributeNames, ...filters.map((part) => part.names));
       input.ExpressionAttributeValues = Object.assign({}, input.ExpressionAttributeValues, ...filters.map((part) => part.values));
-      input.Limit = Math.max(input.Limit ?? 0, 100);
+      input.Limit = Math.max(page.limit + 1, FILTERED_QUERY_LIMIT);
     }
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<FlowRunRecord>), page.limit);
+    return readPage({
+      documents: this.documents,
+      input,
+      limit: page.limit,
+      ...startOf(page.cursor, attributes, `${index}PK`, partition, { attribute: `${index}SK`, inRange: inTimeRange(since, until) }),
+      attributes,
+      resolve: (items) => items.map((item) => recordOf<FlowRunRecord>(item)),
+      ...signalOf(page),
+    });
   }
 
   async transitionFlowRun(id: string, expectedVersion: number, state: State, patch: TransitionPatch = {}): Promise<FlowRunRecord> {
@@ -299,24 +297,30 @@ export class DynamoDbStore implements Store {
     return item === undefined ? undefined : recordOf<TaskRunRecord>(item);
   }
 
-  async listTaskRuns(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<TaskRunRecord>> {
+  async listTaskRuns(flowRunId: string, page: PageRequest): Promise<Page<TaskRunRecord>> {
     return this.pageOfGsi1Partition<TaskRunRecord>(partitions.taskRuns(flowRunId), page, true);
   }
 
   /** One page of a GSI1 partition, in sort-key order (`forward`) or reverse, resuming at the cursor. */
-  private async pageOfGsi1Partition<T>(partition: string, page: { limit: number; cursor?: string }, forward: boolean): Promise<Page<T>> {
+  private async pageOfGsi1Partition<T>(partition: string, page: PageRequest, forward: boolean): Promise<Page<T>> {
     assertPageLimit(page.limit);
     const attributes = keyAttributes("GSI1");
-    const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { GSI1PK: (value) => value === partition });
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": partition },
-      ScanIndexForward: forward,
-      Limit: page.limit + 1,
-    };
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<T>), page.limit);
+    return readPage({
+      documents: this.documents,
+      input: {
+        TableName: this.tableName,
+        IndexName: "GSI1",
+        KeyConditionExpression: "GSI1PK = :pk",
+        ExpressionAttributeValues: { ":pk": partition },
+        ScanIndexForward: forward,
+        Limit: page.limit + 1,
+      },
+      limit: page.limit,
+      ...startOf(page.cursor, attributes, "GSI1PK", partition),
+      attributes,
+      resolve: (items) => items.map((item) => recordOf<T>(item)),
+      ...signalOf(page),
+    });
   }
 
   async transitionTaskRun(id: string, expectedVersion: number, state: State, patch: TransitionPatch = {}): Promise<TaskRunRecord> {
@@ -349,14 +353,14 @@ export class DynamoDbStore implements Store {
     await this.batchWrite(items.map((item) => ({ PutRequest: { Item: item } })));
   }
 
-  async listLogs(flowRunId: string, page: { limit: number; cursor?: string; since?: string }): Promise<Page<LogRecord>> {
+  async listLogs(flowRunId: string, page: PageRequest & { since?: string }): Promise<Page<LogRecord>> {
     assertPageLimit(page.limit);
     const partition = keys.logs(flowRunId);
     const attributes = keyAttributes(undefined);
-    const start = page.cursor === undefined ? undefined : decodeCursor(page.cursor, attributes, { PK: (value) => value === partition });
     const input: QueryCommandInput = {
       TableName: this.tableName,
       KeyConditionExpression: "PK = :pk",
+      // Expired lines DynamoDB (or the local sweep) has not deleted yet are not shown.
       FilterExpression: "expiresAt > :now",
       ExpressionAttributeValues: { ":pk": partition, ":now": Math.floor(Date.now() / 1000) },
       ScanIndexForward: true,
@@ -366,7 +370,15 @@ export class DynamoDbStore implements Store {
       input.KeyConditionExpression += " AND SK >= :since";
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ":since": canonicalTime(page.since, "since") };
     }
-    return collectPage(candidatesOf(queryPages(this.documents, input, start), attributes, recordOf<LogRecord>), page.limit);
+    return readPage({
+      documents: this.documents,
+      input,
+      limit: page.limit,
+      ...startOf(page.cursor, attributes, "PK", partition),
+      attributes,
+      resolve: (items) => items.map((item) => recordOf<LogRecord>(item)),
+      ...signalOf(page),
+    });
   }
 
   // ---------------------------------------------------------------- artifacts
@@ -385,17 +397,37 @@ export class DynamoDbStore implements Store {
     );
   }
 
-  async listArtifacts(flowRunId: string): Promise<ArtifactRecord[]> {
-    const items = await queryAll(this.documents, {
-      TableName: this.tableName,
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": keys.run(flowRunId).PK, ":prefix": "ARTIFACT#" },
-      ConsistentRead: true,
-    });
-    return items.map((item) => recordOf<ArtifactRecord>(item));
+  async listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
+    return this.pageOfRunItems<ArtifactRecord>(flowRunId, "ARTIFACT#", page);
   }
 
-  async listArtifactsByKey(key: string, page: { limit: number; cursor?: string }): Promise<Page<ArtifactRecord>> {
+  /** One page of a run's own items whose sort keys begin with `prefix` (artifacts, journal records), in key order. */
+  private async pageOfRunItems<T>(runId: string, prefix: string, page: PageRequest): Promise<Page<T>> {
+    assertPageLimit(page.limit);
+    const partition = keys.run(runId).PK;
+    const attributes = keyAttributes(undefined);
+    const startKey =
+      page.cursor === undefined
+        ? undefined
+        : decodeCursor(page.cursor, attributes, { PK: (value) => value === partition, SK: (value) => value.startsWith(prefix) });
+    return readPage({
+      documents: this.documents,
+      input: {
+        TableName: this.tableName,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
+        ConsistentRead: true,
+        Limit: page.limit + 1,
+      },
+      limit: page.limit,
+      ...(startKey === undefined ? {} : { startKey }),
+      attributes,
+      resolve: (items) => items.map((item) => recordOf<T>(item)),
+      ...signalOf(page),
+    });
+  }
+
+  async listArtifactsByKey(key: string, page: PageRequest): Promise<Page<ArtifactRecord>> {
     return this.pageOfGsi1Partition<ArtifactRecord>(partitions.artifacts(key), page, false);
   }
 
@@ -411,14 +443,8 @@ export class DynamoDbStore implements Store {
     return { entry: recordOf<JournalEntryRecord>(existing), created: false };
   }
 
-  async listJournal(runId: string): Promise<JournalEntryRecord[]> {
-    const items = await queryAll(this.documents, {
-      TableName: this.tableName,
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": keys.run(runId).PK, ":prefix": "JOURNAL#" },
-      ConsistentRead: true,
-    });
-    return items.map((item) => recordOf<JournalEntryRecord>(item));
+  async listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>> {
+    return this.pageOfRunItems<JournalEntryRecord>(runId, "JOURNAL#", page);
   }
 
   // ---------------------------------------------------------------- cache
@@ -468,14 +494,8 @@ export class DynamoDbStore implements Store {
     return item === undefined ? undefined : recordOf<ConcurrencyLimitRecord>(item);
   }
 
-  async listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]> {
-    const items = await queryAll(this.documents, {
-      TableName: this.tableName,
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": partitions.limits },
-    });
-    return items.map((item) => recordOf<ConcurrencyLimitRecord>(item));
+  async listConcurrencyLimits(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>> {
+    return this.pageOfGsi1Partition<ConcurrencyLimitRecord>(partitions.limits, page, true);
   }
 
   async deleteConcurrencyLimit(tag: string): Promise<boolean> {
@@ -569,7 +589,7 @@ export class DynamoDbStore implements Store {
     return item === undefined ? undefined : recordOf<DeploymentRecord>(item);
   }
 
-  async listDeployments(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>> {
+  async listDeployments(page: PageRequest): Promise<Page<DeploymentRecord>> {
     return this.pageOfGsi1Partition<DeploymentRecord>(partitions.deployments, page, true);
   }
 
@@ -596,7 +616,7 @@ export class DynamoDbStore implements Store {
     return item === undefined ? undefined : recordOf<WorkPoolRecord>(item);
   }
 
-  async listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>> {
+  async listWorkPools(page: PageRequest): Promise<Page<WorkPoolRecord>> {
     return this.pageOfGsi1Partition<WorkPoolRecord>(partitions.workPools, page, true);
   }
 
@@ -631,7 +651,7 @@ export class DynamoDbStore implements Store {
 
   // ---------------------------------------------------------------- internals
 
-  /** Writes the day and tag pointers first, then the run item if its id is free (the run item decides `created`). */
+  /** Writes the "all runs" and tag pointers first, then the run item if its id is free (the run item decides `created`). */
   private async writeNewFlowRun(run: FlowRunRecord): Promise<{ run: FlowRunRecord; created: boolean }> {
     const createdAt = canonicalTime(run.createdAt, "createdAt");
     const sortKey = `${createdAt}#${run.id}`;
@@ -649,7 +669,7 @@ export class DynamoDbStore implements Store {
     if (run.deploymentId !== undefined) Object.assign(runItem, { GSI2PK: partitions.deployment(run.deploymentId), GSI2SK: sortKey });
     assertItemSize(runItem, "flow run", run.id);
     const pointers = [
-      { ...keys.runDay(run.id, createdAt), GSI2PK: partitions.day(dayOf(createdAt)), GSI2SK: sortKey, runId: run.id, createdAt },
+      { ...keys.runPointer(run.id, createdAt), GSI2PK: partitions.runs(runShard(run.id)), GSI2SK: sortKey, runId: run.id, createdAt },
       ...[...new Set(run.tags)].map((tag) => ({
         ...keys.runTag(run.id, tag, createdAt),
         GSI1PK: partitions.tag(tag),
@@ -668,62 +688,59 @@ export class DynamoDbStore implements Store {
     return { run, created: true };
   }
 
-  /** "All runs by time": day partitions from the newest day backwards, several at once while they are empty. */
-  private async listAllFlowRuns(
-    since: string | undefined,
-    until: string | undefined,
-    page: { limit: number; cursor?: string },
-  ): Promise<Page<FlowRunRecord>> {
-    const attributes = keyAttributes("GSI2");
-    const start =
-      page.cursor === undefined
-        ? undefined
-        : decodeCursor(page.cursor, attributes, { GSI2PK: (value) => /^RUNS#\d{4}-\d{2}-\d{2}$/.test(value) });
-    // Without `until`, start a day ahead of this clock: another writer's clock may run ahead of ours.
-    const newestDay = start !== undefined ? start.GSI2PK!.slice("RUNS#".length) : dayOf(until ?? new Date(Date.now() + 86_400_000).toISOString());
-    const oldestDay = since === undefined ? undefined : dayOf(since);
-    const store = this;
-
-    async function* pointerPages(): AsyncGenerator<Item[]> {
-      let day = newestDay;
-      let emptyDays = 0;
-      let window = 1;
-      let startKey: ItemKey | undefined = start;
-      for (;;) {
-        const days: string[] = [];
-        for (let next = day; days.length < window; next = previousDay(next)) {
-          if (oldestDay !== undefined ? next < oldestDay : emptyDays + days.length >= MAX_EMPTY_DAYS) break;
-          days.push(next);
-        }
-        if (days.length === 0) return;
-        const input = (d: string) => store.timeRangeQuery("GSI2", partitions.day(d), since, until, page.limit);
-        const firstStartKey = startKey;
-        startKey = undefined;
-        const firstPages = await Promise.all(
-          days.map((d, position) =>
-            store.documents.send(new QueryCommand({ ...input(d), ExclusiveStartKey: position === 0 ? firstStartKey : undefined })),
-          ),
-        );
-        let sawRuns = false;
-        for (const [position, output] of firstPages.entries()) {
-          const items = (output.Items ?? []) as Item[];
-          let dayHasRuns = items.length > 0;
-          yield items;
-          if (output.LastEvaluatedKey !== undefined) {
-            for await (const more of queryPages(store.documents, input(days[position]!), output.LastEvaluatedKey as ItemKey)) {
-              dayHasRuns ||= more.length > 0;
-              yield more;
-            }
-          }
-          emptyDays = dayHasRuns ? 0 : emptyDays + 1;
-          sawRuns ||= dayHasRuns;
-        }
-        window = sawRuns ? 1 : Math.min(window * 2, MAX_DAY_WINDOW);
-        day = previousDay(days[days.length - 1]!);
-      }
+  /**
+   * "All runs by time" (A6): one Query per shard, in parallel, each for the newest `limit + 1` pointers
+   * in [since, until) below the cursor; merged newest first, the first `limit` are resolved with
+   * BatchGetItem. The cursor is the sort key of the last pointer taken: every pointer from there up
+   * has been listed, in every shard, so the next page reads each shard at or below it (BETWEEN is
+   * inclusive: that pointer is read again and dropped, hence `limit + 2` when resuming).
+   */
+  private async listAllFlowRuns(since: string | undefined, until: string | undefined, page: PageRequest): Promise<Page<FlowRunRecord>> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, ["GSI2SK"], { GSI2SK: (value) => RUN_SORT_KEY.test(value) }).GSI2SK!;
+    // Sort keys are "<time>#<id>": "<until>#…" sorts after "<until>", so `<= until` keeps until exclusive.
+    const upper = after !== undefined && (until === undefined || after < until) ? after : until;
+    if (since !== undefined && upper !== undefined && upper < since) return { items: [] };
+    const perShard = page.limit + (after === undefined ? 1 : 2);
+    const outputs = await Promise.all(
+      Array.from({ length: RUN_SHARDS }, (_, shard) => sendQuery(this.documents, this.pointerRangeQuery(shard, since, upper, perShard), page.signal)),
+    );
+    const candidates: Item[] = [];
+    // Below the newest "last pointer read" of a shard that has more, that shard may hold pointers not read yet.
+    let frontier: string | undefined;
+    let more = false;
+    for (const output of outputs) {
+      const pointers = ((output.Items ?? []) as Item[]).filter((pointer) => pointer.GSI2SK !== after);
+      candidates.push(...pointers);
+      if (output.LastEvaluatedKey === undefined) continue;
+      more = true;
+      const last = String(pointers.at(-1)?.GSI2SK ?? output.LastEvaluatedKey.GSI2SK);
+      if (frontier === undefined || last > frontier) frontier = last;
     }
+    candidates.sort((a, b) => (String(a.GSI2SK) < String(b.GSI2SK) ? 1 : -1));
+    const taken = candidates.filter((pointer) => frontier === undefined || String(pointer.GSI2SK) >= frontier).slice(0, page.limit);
+    more ||= candidates.length > taken.length;
+    const runs = (await this.resolvePointers(taken, () => true, page.signal)).filter((run): run is FlowRunRecord => run !== undefined);
+    if (!more) return { items: runs };
+    const last = String(taken.at(-1)?.GSI2SK ?? frontier);
+    if (last === after) throw new Error(`the "all runs" listing made no progress past ${after}`);
+    return { items: runs, cursor: encodeCursor({ GSI2SK: last }) };
+  }
 
-    return collectPage(this.resolvePointers(pointerPages(), attributes, () => true), page.limit);
+  /** A newest-first Query of one "all runs" shard, its sort keys within [since, upper] (`upper` inclusive). */
+  private pointerRangeQuery(shard: number, since: string | undefined, upper: string | undefined, limit: number): QueryCommandInput {
+    const values: Record<string, unknown> = { ":pk": partitions.runs(shard) };
+    let condition = "GSI2PK = :pk";
+    if (since !== undefined && upper !== undefined) {
+      condition += " AND GSI2SK BETWEEN :since AND :upper";
+      Object.assign(values, { ":since": since, ":upper": upper });
+    } else if (since !== undefined) {
+      condition += " AND GSI2SK >= :since";
+      values[":since"] = since;
+    } else if (upper !== undefined) {
+      condition += " AND GSI2SK <= :upper";
+      values[":upper"] = upper;
+    }
+    return { TableName: this.tableName, IndexName: "GSI2", KeyConditionExpression: condition, ExpressionAttributeValues: values, ScanIndexForward: false, Limit: limit };
   }
 
   /** A newest-first query of an index partition whose sort keys are `<createdAt>#<id>`, within [since, until). */
@@ -748,46 +765,46 @@ export class DynamoDbStore implements Store {
       KeyConditionExpression: condition,
       ExpressionAttributeValues: values,
       ScanIndexForward: false,
-      Limit: limit + 1,
+      Limit: limit,
     };
   }
 
-  /** Turns pages of day or tag pointers into runs (one BatchGet per page); stale pointers are dropped. */
-  private async *resolvePointers(
-    pages: AsyncIterable<Item[]>,
-    attributes: readonly string[],
-    accept: (run: FlowRunRecord) => boolean,
-  ): AsyncGenerator<Candidate<FlowRunRecord>[]> {
-    for await (const pointers of pages) {
-      if (pointers.length === 0) continue;
-      const runs = await this.batchGetRuns(pointers.map((pointer) => String(pointer.runId)));
-      yield pointers.map((pointer) => {
-        const run = runs.get(String(pointer.runId));
-        // A pointer written by a create that then lost the race for the run id carries another createdAt.
-        const valid = run !== undefined && canonicalTime(run.createdAt, "createdAt") === pointer.createdAt && accept(run);
-        return { key: keyOf(pointer, attributes), value: valid ? run : undefined };
-      });
-    }
+  /** The runs of "all runs" or tag pointers, in order (one BatchGetItem per 100); stale pointers give undefined. */
+  private async resolvePointers(pointers: Item[], accept: (run: FlowRunRecord) => boolean, signal: AbortSignal | undefined): Promise<(FlowRunRecord | undefined)[]> {
+    if (pointers.length === 0) return [];
+    const runs = await this.batchGetRuns(pointers.map((pointer) => String(pointer.runId)), signal);
+    return pointers.map((pointer) => {
+      const run = runs.get(String(pointer.runId));
+      // A pointer written by a create that then lost the race for the run id carries another createdAt.
+      return run !== undefined && canonicalTime(run.createdAt, "createdAt") === pointer.createdAt && accept(run) ? run : undefined;
+    });
   }
 
-  private async batchGetRuns(ids: string[]): Promise<Map<string, FlowRunRecord>> {
+  /** Runs by id, with BatchGetItem requests of 100 keys sent in parallel, retrying unprocessed keys with backoff. */
+  private async batchGetRuns(ids: string[], signal: AbortSignal | undefined): Promise<Map<string, FlowRunRecord>> {
     const runs = new Map<string, FlowRunRecord>();
     const unique = [...new Set(ids)];
-    for (let offset = 0; offset < unique.length; offset += 100) {
-      let requested: Record<string, unknown>[] = unique.slice(offset, offset + 100).map((id) => keys.run(id));
-      for (let attempt = 0; requested.length > 0; attempt++) {
-        if (attempt >= BATCH_ATTEMPTS) throw new Error(`BatchGetItem left ${requested.length} runs unread after ${BATCH_ATTEMPTS} attempts`);
-        if (attempt > 0) await backoff(attempt);
-        const output = await this.documents.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: requested, ConsistentRead: true } } }),
-        );
-        for (const item of output.Responses?.[this.tableName] ?? []) {
-          const run = recordOf<FlowRunRecord>(item);
-          runs.set(run.id, run);
+    const batches: string[][] = [];
+    for (let offset = 0; offset < unique.length; offset += 100) batches.push(unique.slice(offset, offset + 100));
+    await Promise.all(
+      batches.map(async (batch) => {
+        let requested: Record<string, unknown>[] = batch.map((id) => keys.run(id));
+        for (let attempt = 0; requested.length > 0; attempt++) {
+          if (attempt >= BATCH_ATTEMPTS) throw new Error(`BatchGetItem left ${requested.length} runs unread after ${BATCH_ATTEMPTS} attempts`);
+          if (attempt > 0) await backoff(attempt);
+          signal?.throwIfAborted();
+          const output = await this.documents.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: requested, ConsistentRead: true } } }),
+            signal === undefined ? undefined : { abortSignal: signal },
+          );
+          for (const item of output.Responses?.[this.tableName] ?? []) {
+            const run = recordOf<FlowRunRecord>(item);
+            runs.set(run.id, run);
+          }
+          requested = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
         }
-        requested = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    }
+      }),
+    );
     return runs;
   }
 
@@ -985,14 +1002,30 @@ export class DynamoDbStore implements Store {
   }
 }
 
-function candidatesOf<T>(
-  pages: AsyncIterable<Item[]>,
+/**
+ * Where a page starts: after the key its cursor holds, which must be of the listing's own partition
+ * and, when given, have a sort key `inRange` (DynamoDB refuses a start key outside the key condition).
+ */
+function startOf(
+  cursor: string | undefined,
   attributes: readonly string[],
-  toRecord: (item: Item) => T,
-): AsyncIterable<Candidate<T>[]> {
-  return (async function* () {
-    for await (const items of pages) yield items.map((item) => ({ key: keyOf(item, attributes), value: toRecord(item) }));
-  })();
+  partitionAttribute: string,
+  partition: string,
+  sortKey?: { attribute: string; inRange: (value: string) => boolean },
+): { startKey?: ItemKey } {
+  if (cursor === undefined) return {};
+  const expect: Record<string, (value: string) => boolean> = { [partitionAttribute]: (value) => value === partition };
+  if (sortKey !== undefined) expect[sortKey.attribute] = sortKey.inRange;
+  return { startKey: decodeCursor(cursor, attributes, expect) };
+}
+
+/** Whether a `<createdAt>#<id>` sort key lies in [since, until): "<until>#…" sorts after "<until>". */
+function inTimeRange(since: string | undefined, until: string | undefined): (value: string) => boolean {
+  return (value) => (since === undefined || value >= since) && (until === undefined || value < until);
+}
+
+function signalOf(page: PageRequest): { signal?: AbortSignal } {
+  return page.signal === undefined ? {} : { signal: page.signal };
 }
 
 function historyItem(key: { PK: string; SK: string }, runId: string, version: number, state: State, transitionId: string | undefined): Item {

@@ -24,27 +24,63 @@ export function canonicalTime(value: string, field: string): string {
 }
 
 /**
- * The UTC day (`yyyy-mm-dd`) of a canonical timestamp: the partition of the "all runs" index.
+ * The earliest and latest times a listing bound (`since`, `until`) may name. Sort keys hold
+ * `toISOString()`, whose string order is time order only for the years 0000–9999 (later years gain a
+ * sign and six digits); and no run is created before 1970, so an earlier `since` can only be a mistake.
+ */
+export const LISTING_TIME_RANGE = { earliest: "1970-01-01T00:00:00.000Z", latest: "9999-12-31T23:59:59.999Z" } as const;
+
+/**
+ * A listing's `since` or `until` in canonical form; throws RangeError naming the field for anything
+ * that is not a timestamp, or that falls outside `LISTING_TIME_RANGE`.
  *
  * @example
  * ```ts
- * dayOf("2024-05-01T10:00:00.000Z"); // "2024-05-01"
+ * listingBound("2024-05-01T12:00:00+02:00", "since"); // "2024-05-01T10:00:00.000Z"
+ * listingBound("0001-01-01T00:00:00Z", "since"); // RangeError
  * ```
  */
-export function dayOf(canonical: string): string {
-  return canonical.slice(0, 10);
+export function listingBound(value: string, field: string): string {
+  const canonical = canonicalTime(value, field);
+  if (!isListingTime(canonical)) {
+    throw new RangeError(`${field} must be from ${LISTING_TIME_RANGE.earliest} to ${LISTING_TIME_RANGE.latest}, got "${value}"`);
+  }
+  return canonical;
 }
 
 /**
- * The day before a `yyyy-mm-dd` day.
+ * Whether a timestamp lies within `LISTING_TIME_RANGE` (false for anything that is not a timestamp).
  *
  * @example
  * ```ts
- * previousDay("2024-03-01"); // "2024-02-29"
+ * isListingTime("2024-05-01T10:00:00Z"); // true
+ * isListingTime("1969-12-31T23:59:59Z"); // false
  * ```
  */
-export function previousDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10);
+export function isListingTime(value: string): boolean {
+  const millis = Date.parse(value);
+  return !Number.isNaN(millis) && millis >= Date.parse(LISTING_TIME_RANGE.earliest) && millis <= Date.parse(LISTING_TIME_RANGE.latest);
+}
+
+/**
+ * How many partitions the "all runs" index (A6) spreads its pointers over. Each page of that listing
+ * queries every one of them, so this is also its Query count per page; more shards would take more
+ * writes per second (DynamoDB serves about 1,000 per second per partition key) and cost more per page.
+ * Part of the data layout: changing it re-shards every pointer.
+ */
+export const RUN_SHARDS = 4;
+
+/**
+ * The shard (0 to `RUN_SHARDS` − 1) of a run's "all runs" pointer: from a hash of its id, so that
+ * runs created in the same millisecond spread evenly.
+ *
+ * @example
+ * ```ts
+ * runShard("3f0c9a52-…"); // 2
+ * ```
+ */
+export function runShard(id: string): number {
+  return createHash("sha256").update(id).digest().readUInt32BE(0) % RUN_SHARDS;
 }
 
 /** Zero-padded version for `STATE#` sort keys, so string order is version order. */
@@ -56,7 +92,7 @@ function paddedVersion(version: number): string {
 export const keys = {
   run: (id: string) => ({ PK: `RUN#${id}`, SK: "RUN" }),
   // Pointer keys include createdAt: a create that loses the race for a run id cannot overwrite the winner's pointers.
-  runDay: (id: string, createdAt: string) => ({ PK: `RUN#${id}`, SK: `DAY#${createdAt}` }),
+  runPointer: (id: string, createdAt: string) => ({ PK: `RUN#${id}`, SK: `ALL#${createdAt}` }),
   runTag: (id: string, tag: string, createdAt: string) => ({ PK: `RUN#${id}`, SK: `TAG#${tag}#${createdAt}` }),
   runHistory: (id: string, version: number) => ({ PK: `RUN#${id}`, SK: `STATE#${paddedVersion(version)}` }),
   taskRun: (id: string) => ({ PK: `TASKRUN#${id}`, SK: "TASKRUN" }),
@@ -72,6 +108,8 @@ export const keys = {
   idempotency: (key: string) => ({ PK: `IDEMPOTENCY#${key}`, SK: "IDEMPOTENCY" }),
   deployment: (name: string) => ({ PK: `DEPLOYMENT#${name}`, SK: "DEPLOYMENT" }),
   workPool: (name: string) => ({ PK: `WORKPOOL#${name}`, SK: "WORKPOOL" }),
+  /** Written once a table's run-day pointers (the day walk's layout, before 0.2) are converted to "all runs" pointers. */
+  runPointersConverted: { PK: "META", SK: "RUN_POINTERS" },
 } as const;
 
 /** Index partitions, one per access pattern served by a GSI. */
@@ -80,7 +118,7 @@ export const partitions = {
   deployment: (deploymentId: string) => `DEPLOYMENT#${deploymentId}`,
   state: (type: string) => `STATE#${type}`,
   tag: (tag: string) => `TAG#${tag}`,
-  day: (day: string) => `RUNS#${day}`,
+  runs: (shard: number) => `RUNS#${shard}`,
   taskRuns: (runId: string) => `RUN#${runId}#TASKRUNS`,
   artifacts: (key: string) => `ARTIFACT#${key}`,
   limits: "LIMITS",

@@ -26,6 +26,23 @@ export interface FlowRunFilter {
   until?: string;
 }
 
+/**
+ * One page of a listing: at most `limit` items, after `cursor`. A page may hold fewer items than
+ * `limit` (even none) and still carry a cursor: each listing reads a bounded number of DynamoDB
+ * pages (docs/data-model.md, "Listing cost"), so follow cursors until there is none. `signal`
+ * stops the listing's reads when the caller gives up (a client that disconnected).
+ *
+ * @example
+ * ```ts
+ * const page = await store.listFlowRuns({ stateType: "FAILED" }, { limit: 50, cursor, signal: c.req.raw.signal });
+ * ```
+ */
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+  signal?: AbortSignal;
+}
+
 /** The fields a transition writes besides the state. */
 export interface TransitionPatch {
   /** The transition id of this write (recorded on its state-history item). */
@@ -118,7 +135,7 @@ export interface Store {
    */
   createFlowRun(run: FlowRunRecord, options?: { idempotencyKey?: string; idempotencyTtlSeconds?: number }): Promise<{ run: FlowRunRecord; created: boolean }>;
   getFlowRun(id: string): Promise<FlowRunRecord | undefined>;
-  listFlowRuns(filter: FlowRunFilter, page: { limit: number; cursor?: string }): Promise<Page<FlowRunRecord>>;
+  listFlowRuns(filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>>;
   /**
    * One conditional write: succeeds only if the run is still at `expectedVersion`; sets the state,
    * version + 1 and the patch, then records the state history item. Throws VersionConflictError, or
@@ -138,22 +155,22 @@ export interface Store {
   /** Idempotent on the task run id. */
   createTaskRun(taskRun: TaskRunRecord): Promise<{ taskRun: TaskRunRecord; created: boolean }>;
   getTaskRun(id: string): Promise<TaskRunRecord | undefined>;
-  listTaskRuns(flowRunId: string, page: { limit: number; cursor?: string }): Promise<Page<TaskRunRecord>>;
+  listTaskRuns(flowRunId: string, page: PageRequest): Promise<Page<TaskRunRecord>>;
   transitionTaskRun(id: string, expectedVersion: number, state: State, patch?: TransitionPatch): Promise<TaskRunRecord>;
 
   // Logs (A10)
   putLogs(logs: LogRecord[], ttlSeconds: number): Promise<void>;
-  listLogs(flowRunId: string, page: { limit: number; cursor?: string; since?: string }): Promise<Page<LogRecord>>;
+  listLogs(flowRunId: string, page: PageRequest & { since?: string }): Promise<Page<LogRecord>>;
 
   // Artifacts (A11, A12)
   putArtifact(artifact: ArtifactRecord): Promise<void>;
-  listArtifacts(flowRunId: string): Promise<ArtifactRecord[]>;
-  listArtifactsByKey(key: string, page: { limit: number; cursor?: string }): Promise<Page<ArtifactRecord>>;
+  listArtifacts(flowRunId: string, page: PageRequest): Promise<Page<ArtifactRecord>>;
+  listArtifactsByKey(key: string, page: PageRequest): Promise<Page<ArtifactRecord>>;
 
   // Journal (A13)
   /** First write of a key wins; returns the stored entry (the existing one if the key was taken). */
   putJournalEntry(entry: JournalEntryRecord): Promise<{ entry: JournalEntryRecord; created: boolean }>;
-  listJournal(runId: string): Promise<JournalEntryRecord[]>;
+  listJournal(runId: string, page: PageRequest): Promise<Page<JournalEntryRecord>>;
 
   // Cache (A14)
   getCacheEntry(key: string): Promise<CacheRecord | undefined>;
@@ -162,7 +179,7 @@ export interface Store {
   // Concurrency limits and leases (A15, A16)
   putConcurrencyLimit(tag: string, limit: number): Promise<ConcurrencyLimitRecord>;
   getConcurrencyLimit(tag: string): Promise<ConcurrencyLimitRecord | undefined>;
-  listConcurrencyLimits(): Promise<ConcurrencyLimitRecord[]>;
+  listConcurrencyLimits(page: PageRequest): Promise<Page<ConcurrencyLimitRecord>>;
   deleteConcurrencyLimit(tag: string): Promise<boolean>;
   /**
    * Takes a slot if fewer than `limit` unexpired leases are held (expired ones are reclaimed first).
@@ -177,7 +194,7 @@ export interface Store {
   createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord>;
   getDeploymentByName(name: string): Promise<DeploymentRecord | undefined>;
   getDeploymentById(id: string): Promise<DeploymentRecord | undefined>;
-  listDeployments(page: { limit: number; cursor?: string }): Promise<Page<DeploymentRecord>>;
+  listDeployments(page: PageRequest): Promise<Page<DeploymentRecord>>;
   /**
    * Conditional on `expectedRevision`; stores revision `expectedRevision + 1`. Throws
    * VersionConflictError, or NotFoundError when no deployment has the name.
@@ -190,7 +207,7 @@ export interface Store {
   createWorkPool(pool: WorkPoolRecord): Promise<WorkPoolRecord>;
   getWorkPool(name: string): Promise<WorkPoolRecord | undefined>;
   /** By name. */
-  listWorkPools(page: { limit: number; cursor?: string }): Promise<Page<WorkPoolRecord>>;
+  listWorkPools(page: PageRequest): Promise<Page<WorkPoolRecord>>;
   /**
    * Conditional on `expectedRevision`; stores revision `expectedRevision + 1`. Throws
    * VersionConflictError, or NotFoundError when no pool has the name.

@@ -2,6 +2,7 @@
  * `AloftClient`: a typed client for every route of the control-plane API, used by the CLI, the
  * runners and CI scripts. It finds the API and its credentials by itself (see docs/api.md).
  */
+import { AloftError } from "../model/errors.js";
 import type { AuthMode } from "./credentials.js";
 import { Transport, type AloftClientOptions } from "./transport.js";
 import type {
@@ -171,7 +172,10 @@ export class FlowRunsApi {
   }
 
   /**
-   * One page of flow runs, newest first, filtered by flow, deployment, state, tag and creation time.
+   * One page of flow runs, newest first, filtered by flow, deployment, state, tag and creation time
+   * (`since` inclusive, `until` exclusive). Each page costs the control plane a bounded number of
+   * reads, so a filtered page may hold fewer than `limit` runs, even none, and still carry a cursor:
+   * follow `cursor` until there is none (or use `iterate`).
    *
    * @example
    * ```ts
@@ -194,7 +198,7 @@ export class FlowRunsApi {
    * ```
    */
   iterate(query: Omit<ListFlowRunsQuery, "cursor"> = {}): AsyncIterable<FlowRunResponse> {
-    return paginate((cursor) => this.list({ ...query, ...(cursor !== undefined ? { cursor } : {}) }));
+    return paginate("GET /v1/flow-runs", (cursor) => this.list({ ...query, ...(cursor !== undefined ? { cursor } : {}) }));
   }
 
   /**
@@ -317,7 +321,8 @@ export class FlowRunsApi {
   }
 
   /**
-   * One page of a flow run's log lines, oldest first.
+   * One page of a flow run's log lines, oldest first. A page may be short (even empty) and still
+   * carry a cursor: follow it until there is none.
    *
    * @example
    * ```ts
@@ -330,29 +335,30 @@ export class FlowRunsApi {
   }
 
   /**
-   * A flow run's artifacts.
+   * Every artifact of a flow run, by key (read a page of up to 1,000 at a time).
    *
    * @example
    * ```ts
    * const report = (await client.flowRuns.artifacts(id)).find((artifact) => artifact.key === "report");
    * ```
    */
-  async artifacts(id: string): Promise<ArtifactResponse[]> {
-    const { items } = await this.transport.request<{ items: ArtifactResponse[] }>({ method: "GET", path: `/v1/flow-runs/${segment(id)}/artifacts`, idempotent: true });
-    return items;
+  artifacts(id: string): Promise<ArtifactResponse[]> {
+    const path = `/v1/flow-runs/${segment(id)}/artifacts`;
+    return collect(paginate<ArtifactResponse>(`GET ${path}`, (cursor) => this.transport.request({ method: "GET", path, query: { ...pageQuery(cursor) }, idempotent: true })));
   }
 
   /**
-   * A flow run's journal: the recorded results of its completed calls.
+   * A flow run's whole journal, by call key: the recorded results of its completed calls (read a page
+   * of up to 1,000 at a time).
    *
    * @example
    * ```ts
    * const done = new Set((await client.flowRuns.journal(id)).map((entry) => entry.key));
    * ```
    */
-  async journal(id: string): Promise<JournalEntryResponse[]> {
-    const { items } = await this.transport.request<{ items: JournalEntryResponse[] }>({ method: "GET", path: `/v1/flow-runs/${segment(id)}/journal`, idempotent: true });
-    return items;
+  journal(id: string): Promise<JournalEntryResponse[]> {
+    const path = `/v1/flow-runs/${segment(id)}/journal`;
+    return collect(paginate<JournalEntryResponse>(`GET ${path}`, (cursor) => this.transport.request({ method: "GET", path, query: { ...pageQuery(cursor) }, idempotent: true })));
   }
 
   /**
@@ -528,7 +534,7 @@ export class DeploymentsApi {
    * ```
    */
   iterate(page: Omit<PageQuery, "cursor"> = {}): AsyncIterable<DeploymentResponse> {
-    return paginate((cursor) => this.list({ ...page, ...(cursor !== undefined ? { cursor } : {}) }));
+    return paginate("GET /v1/deployments", (cursor) => this.list({ ...page, ...(cursor !== undefined ? { cursor } : {}) }));
   }
 
   /**
@@ -627,7 +633,7 @@ export class WorkPoolsApi {
    * ```
    */
   iterate(page: Omit<PageQuery, "cursor"> = {}): AsyncIterable<WorkPoolResponse> {
-    return paginate((cursor) => this.list({ ...page, ...(cursor !== undefined ? { cursor } : {}) }));
+    return paginate("GET /v1/work-pools", (cursor) => this.list({ ...page, ...(cursor !== undefined ? { cursor } : {}) }));
   }
 
   /**
@@ -749,16 +755,16 @@ export class ConcurrencyLimitsApi {
   }
 
   /**
-   * Every limit.
+   * Every limit, by tag (read a page of up to 1,000 at a time).
    *
    * @example
    * ```ts
    * for (const limit of await client.concurrencyLimits.list()) console.log(limit.tag, limit.limit);
    * ```
    */
-  async list(): Promise<ConcurrencyLimitResponse[]> {
-    const { items } = await this.transport.request<{ items: ConcurrencyLimitResponse[] }>({ method: "GET", path: "/v1/concurrency-limits", idempotent: true });
-    return items;
+  list(): Promise<ConcurrencyLimitResponse[]> {
+    const path = "/v1/concurrency-limits";
+    return collect(paginate<ConcurrencyLimitResponse>(`GET ${path}`, (cursor) => this.transport.request({ method: "GET", path, query: { ...pageQuery(cursor) }, idempotent: true })));
   }
 
   /**
@@ -811,16 +817,38 @@ export class ConcurrencyLimitsApi {
   }
 }
 
-/** Walks pages lazily: the next page is fetched when the loop has consumed the current one. */
-function paginate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncIterable<T> {
+/** The largest page the API serves: what the client asks for when it reads a whole collection. */
+const WHOLE_COLLECTION_PAGE = 1_000;
+
+/**
+ * Walks pages lazily: the next page is fetched when the loop has consumed the current one. A short
+ * or empty page with a cursor is read past; the walk ends only when a page has no cursor. A page
+ * that answers with the very cursor it was asked for would never end, and throws instead.
+ */
+function paginate<T>(what: string, fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncIterable<T> {
   return {
     async *[Symbol.asyncIterator]() {
       let cursor: string | undefined;
       do {
         const page = await fetchPage(cursor);
         yield* page.items;
+        if (page.cursor !== undefined && page.cursor === cursor) {
+          throw new AloftError("API_ERROR", `${what}: the API answered a page with the cursor it was asked for, so paging would never end`);
+        }
         cursor = page.cursor;
       } while (cursor !== undefined);
     },
   };
+}
+
+/** Every item of a paged collection, as one array. */
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** The query of one page of a whole collection. */
+function pageQuery(cursor: string | undefined): PageQuery {
+  return { limit: WHOLE_COLLECTION_PAGE, ...(cursor !== undefined ? { cursor } : {}) };
 }

@@ -10,6 +10,7 @@ import { createServices, type Services } from "../../lambdas/services/index.js";
 import type { PayloadStore } from "../../lambdas/services/payloads.js";
 import { DynamoDbStore } from "../../lambdas/store/dynamoDbStore.js";
 import { ensureTable } from "../../lambdas/store/table.js";
+import { countCommands, type CommandLog } from "./countingDynamoDb.js";
 import { startDynalite } from "./dynalite.js";
 
 /** The API app over a fresh dynalite table, with a bearer token, for in-process requests. */
@@ -20,6 +21,8 @@ export interface TestControlPlane {
   token: string;
   /** The key `POST /v1/webhooks/:name` checks signatures with. */
   webhookSecret: string;
+  /** The DynamoDB commands the store has sent (to check the bounds of docs/data-model.md). */
+  commands: CommandLog;
   /** `app.request` with the token and JSON body. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   dispose(): Promise<void>;
@@ -40,6 +43,7 @@ export async function startTestControlPlane(options: { now?: () => number; paylo
   const tableName = `aloft-${randomUUID()}`;
   await ensureTable(client, tableName);
   const store = new DynamoDbStore({ client, tableName });
+  const commands = countCommands(client);
   // Approvals of Step Functions runs executed in the test's process (runStateMachineLocally) are completed in process.
   const deps = serviceDeps(store, options.payloads, { stepFunctionsCallbacks: new LocalStepFunctionsCallbacks() });
   if (options.now) deps.now = options.now;
@@ -53,6 +57,7 @@ export async function startTestControlPlane(options: { now?: () => number; paylo
     services,
     token,
     webhookSecret,
+    commands,
     call: (method, path, body, headers = {}) =>
       Promise.resolve(
         app.request(path, {

@@ -6,9 +6,11 @@ import {
   LeaseSchema,
   RenewLeaseRequestSchema,
   SetConcurrencyLimitRequestSchema,
+  pageOf,
 } from "../../../sdk/api/schemas.js";
 import type { Services } from "../../services/index.js";
 import { concurrencyLimitDto } from "../dto.js";
+import { PageQuery, pageRequest } from "../paging.js";
 import { json, route, type RouteRegistry } from "../routeSpec.js";
 
 /**
@@ -27,9 +29,10 @@ export function concurrencyLimitRoutes(app: Hono, registry: RouteRegistry, servi
     json(200, concurrencyLimitDto(await concurrencyLimits.set(body.tag, body.limit), now())),
   );
 
-  route(app, registry, { method: "get", path: "/v1/concurrency-limits", summary: "List limits", tag, responses: { 200: z.object({ items: z.array(ConcurrencyLimitSchema) }) } }, async () =>
-    json(200, { items: (await concurrencyLimits.list()).map((limit) => concurrencyLimitDto(limit, now())) }),
-  );
+  route(app, registry, { method: "get", path: "/v1/concurrency-limits", summary: "List limits by tag", tag, query: PageQuery, responses: { 200: pageOf(ConcurrencyLimitSchema) } }, async ({ query, signal }) => {
+    const page = await concurrencyLimits.list(pageRequest(query, signal));
+    return json(200, { items: page.items.map((limit) => concurrencyLimitDto(limit, now())), ...(page.cursor ? { cursor: page.cursor } : {}) });
+  });
 
   route(app, registry, { method: "get", path: "/v1/concurrency-limits/:tag", summary: "Get a limit", tag, responses: { 200: ConcurrencyLimitSchema } }, async ({ params }) =>
     json(200, concurrencyLimitDto(await concurrencyLimits.get(params.tag!), now())),

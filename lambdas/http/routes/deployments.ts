@@ -1,5 +1,4 @@
 import type { Hono } from "hono";
-import * as z from "zod";
 import {
   CreateDeploymentRequestSchema,
   CreateDeploymentRunRequestSchema,
@@ -10,9 +9,8 @@ import {
 } from "../../../sdk/api/schemas.js";
 import type { Services } from "../../services/index.js";
 import { deploymentDto, flowRunDto } from "../dto.js";
+import { PageQuery, pageRequest } from "../paging.js";
 import { json, route, type RouteRegistry } from "../routeSpec.js";
-
-const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(50), cursor: z.string().max(4_096).optional() }).strict();
 
 /**
  * Deployment routes; `{id}` takes a deployment's id or its name.
@@ -31,8 +29,8 @@ export function deploymentRoutes(app: Hono, registry: RouteRegistry, services: S
     return json(201, deploymentDto(deployment), { location: `/v1/deployments/${deployment.id}` });
   });
 
-  route(app, registry, { method: "get", path: "/v1/deployments", summary: "List deployments by name", tag, query: PageQuery, responses: { 200: pageOf(DeploymentSchema) } }, async ({ query }) => {
-    const page = await deployments.list({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+  route(app, registry, { method: "get", path: "/v1/deployments", summary: "List deployments by name", tag, query: PageQuery, responses: { 200: pageOf(DeploymentSchema) } }, async ({ query, signal }) => {
+    const page = await deployments.list(pageRequest(query, signal));
     return json(200, { items: page.items.map(deploymentDto), ...(page.cursor ? { cursor: page.cursor } : {}) });
   });
 

@@ -20,23 +20,28 @@ import {
 import type { Services } from "../../services/index.js";
 import type { TransitionOutcome } from "../../services/transitions.js";
 import { artifactDto, flowRunDto, taskRunDto } from "../dto.js";
+import { LISTING_TIME_RANGE, isListingTime } from "../../store/keys.js";
+import { PageQuery, pageRequest } from "../paging.js";
 import { json, route, type RouteRegistry } from "../routeSpec.js";
 
-const limit = z.coerce.number().int().min(1).max(1_000).default(50);
-const cursor = z.string().max(4_096).optional();
-const ListQuery = z
-  .object({
-    flow: z.string().max(128).optional(),
-    deployment: z.string().max(128).optional(),
-    state: StateTypeSchema.optional(),
-    tag: z.string().max(64).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
-    limit,
-    cursor,
-  })
-  .strict();
-const PageQuery = z.object({ limit, cursor }).strict();
+/** A listing bound: an ISO 8601 timestamp with an offset, within the years the index keys order correctly. */
+const ListingTime = z.iso
+  .datetime({ offset: true })
+  // A value that is not a timestamp at all has its own message, from the format check.
+  .refine((value) => Number.isNaN(Date.parse(value)) || isListingTime(value), `must be from ${LISTING_TIME_RANGE.earliest} to ${LISTING_TIME_RANGE.latest} (UTC)`);
+const ListQuery = PageQuery.extend({
+  flow: z.string().max(128).optional(),
+  deployment: z.string().max(128).optional(),
+  state: StateTypeSchema.optional(),
+  tag: z.string().max(64).optional(),
+  since: ListingTime.optional(),
+  until: ListingTime.optional(),
+})
+  .strict()
+  .refine((query) => query.since === undefined || query.until === undefined || Date.parse(query.since) < Date.parse(query.until), {
+    path: ["until"],
+    message: "must be later than since (since is inclusive, until exclusive)",
+  });
 const ActionBody = z.object({ transitionId: z.string().min(1).max(128).optional(), force: z.boolean().optional() }).strict();
 /** `input` is what `waitForApproval` returns to a Step Functions run waiting for approval. */
 const ResumeBody = z.object({ transitionId: z.string().min(1).max(128).optional(), input: jsonValue().optional() }).strict();
@@ -70,7 +75,7 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
     return json(created ? 201 : 200, flowRunDto(run), created ? { location: `/v1/flow-runs/${run.id}` } : {});
   });
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs", summary: "List flow runs, newest first", tag, query: ListQuery, responses: { 200: pageOf(FlowRunSchema) } }, async ({ query }) => {
+  route(app, registry, { method: "get", path: "/v1/flow-runs", summary: "List flow runs, newest first", tag, query: ListQuery, responses: { 200: pageOf(FlowRunSchema) } }, async ({ query, signal }) => {
     const filter: Parameters<typeof flowRuns.list>[0] = {};
     if (query.flow) filter.flowName = query.flow;
     if (query.deployment) filter.deploymentId = (await services.deployments.get(query.deployment)).id;
@@ -78,7 +83,7 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
     if (query.tag) filter.tag = query.tag;
     if (query.since) filter.since = query.since;
     if (query.until) filter.until = query.until;
-    const page = await flowRuns.list(filter, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+    const page = await flowRuns.list(filter, pageRequest(query, signal));
     return json(200, { items: page.items.map(flowRunDto), ...(page.cursor ? { cursor: page.cursor } : {}) });
   });
 
@@ -119,22 +124,24 @@ export function flowRunRoutes(app: Hono, registry: RouteRegistry, services: Serv
     json(200, decisionBody(await flowRuns.awaitApproval(params.id!, body))),
   );
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/task-runs", summary: "The task runs of a flow run", tag, query: PageQuery, responses: { 200: pageOf(TaskRunSchema) } }, async ({ params, query }) => {
-    const page = await taskRuns.listForFlowRun(params.id!, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/task-runs", summary: "The task runs of a flow run", tag, query: PageQuery, responses: { 200: pageOf(TaskRunSchema) } }, async ({ params, query, signal }) => {
+    const page = await taskRuns.listForFlowRun(params.id!, pageRequest(query, signal));
     return json(200, { items: page.items.map(taskRunDto), ...(page.cursor ? { cursor: page.cursor } : {}) });
   });
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/logs", summary: "A flow run's logs, oldest first", tag, query: PageQuery, responses: { 200: pageOf(LogSchema) } }, async ({ params, query }) =>
-    json(200, await telemetry.listLogs(params.id!, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) })),
+  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/logs", summary: "A flow run's logs, oldest first", tag, query: PageQuery, responses: { 200: pageOf(LogSchema) } }, async ({ params, query, signal }) =>
+    json(200, await telemetry.listLogs(params.id!, pageRequest(query, signal))),
   );
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/artifacts", summary: "A flow run's artifacts", tag, responses: { 200: z.object({ items: z.array(ArtifactSchema) }) } }, async ({ params }) =>
-    json(200, { items: (await telemetry.listArtifacts(params.id!)).map(artifactDto) }),
-  );
+  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/artifacts", summary: "A flow run's artifacts, by key", tag, query: PageQuery, responses: { 200: pageOf(ArtifactSchema) } }, async ({ params, query, signal }) => {
+    const page = await telemetry.listArtifacts(params.id!, pageRequest(query, signal));
+    return json(200, { items: page.items.map(artifactDto), ...(page.cursor ? { cursor: page.cursor } : {}) });
+  });
 
-  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/journal", summary: "A flow run's journal of completed calls", tag, responses: { 200: z.object({ items: z.array(JournalEntrySchema) }) } }, async ({ params }) =>
-    json(200, { items: (await telemetry.listJournal(params.id!)).map(({ key, value, createdAt }) => ({ key, value, createdAt })) }),
-  );
+  route(app, registry, { method: "get", path: "/v1/flow-runs/:id/journal", summary: "A flow run's journal of completed calls, by call key", tag, query: PageQuery, responses: { 200: pageOf(JournalEntrySchema) } }, async ({ params, query, signal }) => {
+    const page = await telemetry.listJournal(params.id!, pageRequest(query, signal));
+    return json(200, { items: page.items.map(({ key, value, createdAt }) => ({ key, value, createdAt })), ...(page.cursor ? { cursor: page.cursor } : {}) });
+  });
 
   route(app, registry, { method: "put", path: "/v1/flow-runs/:id/journal/:key", summary: "Record a completed call (first write wins)", tag, body: PutJournalEntryRequestSchema, responses: { 201: JournalEntrySchema, 200: JournalEntrySchema } }, async ({ params, body }) => {
     const { entry, created } = await telemetry.putJournalEntry(params.id!, params.key!, body.value);

@@ -1,11 +1,9 @@
 import type { Hono } from "hono";
-import * as z from "zod";
 import { CreateWorkPoolRequestSchema, UpdateWorkPoolRequestSchema, UpsertWorkPoolQueueRequestSchema, WorkPoolSchema, pageOf } from "../../../sdk/api/schemas.js";
 import type { Services } from "../../services/index.js";
 import { workPoolDto } from "../dto.js";
+import { PageQuery, pageRequest } from "../paging.js";
 import { json, route, type RouteRegistry } from "../routeSpec.js";
-
-const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(50), cursor: z.string().max(4_096).optional() }).strict();
 
 /**
  * Work-pool routes: pools by name, their default job settings, pausing, and their queues
@@ -25,8 +23,8 @@ export function workPoolRoutes(app: Hono, registry: RouteRegistry, services: Ser
     return json(201, workPoolDto(pool), { location: `/v1/work-pools/${encodeURIComponent(pool.name)}` });
   });
 
-  route(app, registry, { method: "get", path: "/v1/work-pools", summary: "List work pools by name", tag, query: PageQuery, responses: { 200: pageOf(WorkPoolSchema) } }, async ({ query }) => {
-    const page = await workPools.list({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+  route(app, registry, { method: "get", path: "/v1/work-pools", summary: "List work pools by name", tag, query: PageQuery, responses: { 200: pageOf(WorkPoolSchema) } }, async ({ query, signal }) => {
+    const page = await workPools.list(pageRequest(query, signal));
     return json(200, { items: page.items.map(workPoolDto), ...(page.cursor ? { cursor: page.cursor } : {}) });
   });
 

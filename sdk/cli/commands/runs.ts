@@ -142,8 +142,9 @@ export function addRunsCommand(program: Command): Command {
 }
 
 /**
- * `aloft runs ls`: a table of runs (id, flow, name, state, started, duration) or, with `--json`, the
- * API's runs as a JSON array. Resolves to the exit code.
+ * `aloft runs ls`: a table of the newest `--limit` runs (id, flow, name, state, started, duration)
+ * or, with `--json`, the API's runs as a JSON array, following the API's cursors through short pages.
+ * Resolves to the exit code.
  *
  * @example
  * ```ts
@@ -156,7 +157,12 @@ export async function listRuns(client: AloftClient, options: ListRunsOptions): P
   if (options.flow !== undefined) query.flow = options.flow;
   if (options.tag !== undefined) query.tag = options.tag;
   if (options.deployment !== undefined) query.deployment = options.deployment;
-  const { items } = await client.flowRuns.list(query);
+  // A filtered page may be short (the API bounds each page's reads): read on until `limit` runs or the end.
+  const items: FlowRunResponse[] = [];
+  for await (const run of client.flowRuns.iterate(query)) {
+    items.push(run);
+    if (items.length === query.limit) break;
+  }
   if (options.json) {
     writeJson(items);
     return 0;

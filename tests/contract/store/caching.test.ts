@@ -7,6 +7,7 @@ import { VersionConflictError } from "../../../lambdas/store/store.js";
 import { ensureTable } from "../../../lambdas/store/table.js";
 import { makeState } from "../../../sdk/model/states.js";
 import { startDynalite } from "../../support/dynalite.js";
+import { countCommands } from "../../support/countingDynamoDb.js";
 import { describeStoreContract } from "./store.contract.js";
 
 async function dynaliteStore() {
@@ -16,6 +17,7 @@ async function dynaliteStore() {
   await ensureTable(client, tableName);
   return {
     inner: new DynamoDbStore({ client, tableName }),
+    commands: countCommands(client),
     dispose: async () => {
       client.destroy();
       await server.close();
@@ -24,8 +26,8 @@ async function dynaliteStore() {
 }
 
 describeStoreContract("CachingStore over DynamoDbStore on dynalite", async () => {
-  const { inner, dispose } = await dynaliteStore();
-  return { store: new CachingStore(inner), dispose };
+  const { inner, commands, dispose } = await dynaliteStore();
+  return { store: new CachingStore(inner), commands, dispose };
 });
 
 describe("CachingStore", () => {

@@ -4,7 +4,9 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDynamoDbClient, makeDynamoDbDocumentClient } from "../../../lambdas/adapters/awsClients.js";
 import { DynamoDbStore } from "../../../lambdas/store/dynamoDbStore.js";
+import { runShard } from "../../../lambdas/store/keys.js";
 import type { FlowRunRecord } from "../../../lambdas/store/records.js";
+import type { FlowRunFilter } from "../../../lambdas/store/store.js";
 import { ensureTable } from "../../../lambdas/store/table.js";
 import { makeState } from "../../../sdk/model/states.js";
 import { startDynalite, type DynaliteServer } from "../../support/dynalite.js";
@@ -71,11 +73,11 @@ describe("DynamoDbStore after a crash between two writes", () => {
     expect(await store.createFlowRun(run(), { idempotencyKey: key })).toMatchObject({ created: false, run: { id: orphanId } });
   });
 
-  it("skips tag and day pointers whose run was never written or was written by another create", async () => {
+  it("skips tag and all-runs pointers whose run was never written or was written by another create", async () => {
     const tag = `t-${randomUUID().slice(0, 8)}`;
     const written = run({ tags: [tag], createdAt: "2024-02-01T00:00:00.000Z" });
     await store.createFlowRun(written);
-    const pointer = (id: string, createdAt: string) => ({
+    const tagPointer = (id: string, createdAt: string) => ({
       PK: `RUN#${id}`,
       SK: `TAG#${tag}#${createdAt}`,
       GSI1PK: `TAG#${tag}`,
@@ -84,11 +86,39 @@ describe("DynamoDbStore after a crash between two writes", () => {
       createdAt,
       tag,
     });
-    // A create that lost the race for the same id left a pointer at its own createdAt.
-    await documents.send(new PutCommand({ TableName: tableName, Item: pointer(written.id, "2024-02-02T00:00:00.000Z") }));
-    // A create that stopped before writing its run item.
-    await documents.send(new PutCommand({ TableName: tableName, Item: pointer(randomUUID(), "2024-02-03T00:00:00.000Z") }));
-    const page = await store.listFlowRuns({ tag }, { limit: 1 });
-    expect(page).toEqual({ items: [written] });
+    const allRunsPointer = (id: string, createdAt: string) => ({
+      PK: `RUN#${id}`,
+      SK: `ALL#${createdAt}`,
+      GSI2PK: `RUNS#${runShard(id)}`,
+      GSI2SK: `${createdAt}#${id}`,
+      runId: id,
+      createdAt,
+    });
+    // A create that lost the race for the same id left pointers at its own createdAt; one that
+    // stopped before writing its run item left pointers to nothing.
+    const orphan = randomUUID();
+    for (const item of [
+      tagPointer(written.id, "2024-02-02T00:00:00.000Z"),
+      tagPointer(orphan, "2024-02-03T00:00:00.000Z"),
+      allRunsPointer(written.id, "2024-02-02T00:00:00.000Z"),
+      allRunsPointer(orphan, "2024-02-03T00:00:00.000Z"),
+    ]) {
+      await documents.send(new PutCommand({ TableName: tableName, Item: item }));
+    }
+    const filters: FlowRunFilter[] = [{ tag }, { since: "2024-02-01T00:00:00.000Z", until: "2024-02-04T00:00:00.000Z" }];
+    for (const filter of filters) {
+      expect(await store.listFlowRuns(filter, { limit: 10 })).toEqual({ items: [written] });
+      // Small pages skip the stale pointers too; a page they fill is short, and its cursor goes on.
+      const seen: FlowRunRecord[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 5; pages++) {
+        const page = await store.listFlowRuns(filter, { limit: 1, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.items);
+        cursor = page.cursor;
+        if (cursor === undefined) break;
+      }
+      expect({ filter, seen }).toEqual({ filter, seen: [written] });
+      expect(cursor).toBeUndefined();
+    }
   });
 });

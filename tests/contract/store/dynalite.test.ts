@@ -3,6 +3,7 @@ import { makeDynamoDbClient } from "../../../lambdas/adapters/awsClients.js";
 import { DynamoDbStore } from "../../../lambdas/store/dynamoDbStore.js";
 import { ensureTable } from "../../../lambdas/store/table.js";
 import { startDynalite } from "../../support/dynalite.js";
+import { countCommands } from "../../support/countingDynamoDb.js";
 import { describeStoreContract } from "./store.contract.js";
 
 describeStoreContract("DynamoDbStore on dynalite", async () => {
@@ -12,6 +13,7 @@ describeStoreContract("DynamoDbStore on dynalite", async () => {
   await ensureTable(client, tableName);
   return {
     store: new DynamoDbStore({ client, tableName }),
+    commands: countCommands(client),
     dispose: async () => {
       client.destroy();
       await server.close();

@@ -21,10 +21,13 @@ import {
   type FlowRunFilter,
   type Store,
 } from "../../../lambdas/store/store.js";
+import type { CommandLog } from "../../support/countingDynamoDb.js";
 
-/** A store under test and how to dispose of it. */
+/** A store under test, the DynamoDB commands it sends, and how to dispose of it. */
 export interface StoreFixture {
   store: Store;
+  /** Counts the commands of the store's DynamoDB client (the listing bounds of docs/data-model.md). */
+  commands: CommandLog;
   dispose(): Promise<void>;
 }
 
@@ -46,6 +49,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     const store = (): Store => {
       if (fixture === undefined) throw new Error("store fixture not ready");
       return fixture.store;
+    };
+    const commands = (): CommandLog => {
+      if (fixture === undefined) throw new Error("store fixture not ready");
+      return fixture.commands;
     };
     // Each test that lists by time gets its own 20-day window, far in the past.
     let windows = 0;
@@ -175,7 +182,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         );
       });
 
-      it("lists recent runs without since by walking back over empty days", async () => {
+      it("lists recent runs without since, and older ones after them, newest first", async () => {
         const now = Date.now();
         const ns = randomUUID().slice(0, 8);
         const recent = [0, 3, 45].map((daysAgo) =>
@@ -198,6 +205,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await expect(store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1, cursor: "eyJhIjoxfQ" })).rejects.toThrow(InvalidCursorError);
         await expect(store().listFlowRuns({ flowName: `other-${ns}` }, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
         await expect(store().listTaskRuns(randomUUID(), { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        // The same listing over a range its cursor lies outside (DynamoDB would refuse the start key).
+        await expect(store().listFlowRuns({ flowName: `c-${ns}`, since: "2024-06-01T00:00:00.000Z" }, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        const all = await store().listFlowRuns({}, { limit: 1 });
+        await expect(store().listFlowRuns({}, { limit: 1, cursor: page.cursor! })).rejects.toThrow(InvalidCursorError);
+        await expect(store().listFlowRuns({ flowName: `c-${ns}` }, { limit: 1, cursor: all.cursor! })).rejects.toThrow(InvalidCursorError);
       });
 
       it("refuses an item over 350 KB with ItemTooLargeError", async () => {
@@ -362,12 +374,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           })),
         );
         for (const artifact of artifacts) await store().putArtifact(artifact);
-        const ofFirst = await store().listArtifacts(runs[0]!);
+        const ofFirst = await pageThrough((cursor) => store().listArtifacts(runs[0]!, { limit: 1, ...(cursor ? { cursor } : {}) }), 1);
         expect(new Set(ofFirst.map((a) => a.id))).toEqual(new Set(artifacts.filter((a) => a.flowRunId === runs[0]).map((a) => a.id)));
         expect(ofFirst.find((a) => a.key === key)).toEqual(artifacts[0]);
         const byKey = await pageThrough((cursor) => store().listArtifactsByKey(key, { limit: 2, ...(cursor ? { cursor } : {}) }), 2);
         expect(byKey.map((a) => a.flowRunId)).toEqual([...runs].reverse());
-        expect(await store().listArtifacts(randomUUID())).toEqual([]);
+        expect(await store().listArtifacts(randomUUID(), { limit: 10 })).toEqual({ items: [] });
+        await expect(store().listArtifacts(runs[1]!, { limit: 1, cursor: (await store().listArtifacts(runs[0]!, { limit: 1 })).cursor! })).rejects.toThrow(InvalidCursorError);
       });
     });
 
@@ -380,8 +393,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store().putJournalEntry(first)).toEqual({ entry: first, created: false });
         const other = { runId, key: "fetch:2", value: null, createdAt: "2024-01-01T00:00:01.000Z" };
         await store().putJournalEntry(other);
-        expect(await store().listJournal(runId)).toEqual([first, other]);
-        expect(await store().listJournal(randomUUID())).toEqual([]);
+        expect(await store().listJournal(runId, { limit: 10 })).toEqual({ items: [first, other] });
+        expect(await pageThrough((cursor) => store().listJournal(runId, { limit: 1, ...(cursor ? { cursor } : {}) }), 1)).toEqual([first, other]);
+        expect(await store().listJournal(randomUUID(), { limit: 10 })).toEqual({ items: [] });
       });
     });
 
@@ -411,7 +425,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const raised = await store().putConcurrencyLimit(tag, 5);
         expect(raised).toMatchObject({ tag, limit: 5, leases: { a: at(300) }, createdAt: created.createdAt });
         expect(await store().getConcurrencyLimit(tag)).toEqual(raised);
-        expect((await store().listConcurrencyLimits()).find((limit) => limit.tag === tag)).toEqual(raised);
+        const limits = await pageThrough((cursor) => store().listConcurrencyLimits({ limit: 2, ...(cursor ? { cursor } : {}) }), 2);
+        expect(limits.find((limit) => limit.tag === tag)).toEqual(raised);
+        expect(limits.map((limit) => limit.tag)).toEqual(limits.map((limit) => limit.tag).sort());
         expect(await store().deleteConcurrencyLimit(tag)).toBe(true);
         expect(await store().deleteConcurrencyLimit(tag)).toBe(false);
         expect(await store().getConcurrencyLimit(tag)).toBeUndefined();
@@ -470,9 +486,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
             same((await store().getFlowRun(run.id))?.result, value.text);
 
             await store().putJournalEntry({ runId: run.id, key: "call:0", value: value.value, createdAt: run.createdAt });
-            same((await store().listJournal(run.id))[0]?.value, value.text);
+            same((await store().listJournal(run.id, { limit: 10 })).items[0]?.value, value.text);
             await store().putArtifact({ id: randomUUID(), key: "values", type: "table", data: value.value, flowRunId: run.id, createdAt: run.createdAt });
-            same((await store().listArtifacts(run.id))[0]?.data, value.text);
+            same((await store().listArtifacts(run.id, { limit: 10 })).items[0]?.data, value.text);
             await store().putLogs([{ flowRunId: run.id, timestamp: new Date().toISOString(), level: "info", message: "fields", fields: object.value }], 3_600);
             same((await store().listLogs(run.id, { limit: 10 })).items[0]?.fields, object.text);
             await store().putCacheEntry({ key: `values-${run.id}`, value: value.value, createdAt: run.createdAt });
@@ -552,6 +568,159 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await expect(store().listWorkPools({ limit: 3, cursor: "not-a-cursor" })).rejects.toThrow(InvalidCursorError);
       });
     });
+
+    // The bounds of docs/data-model.md, "Listing cost": each page of a listing sends a fixed number of
+    // commands, whatever the time range, the table's size or how many items a filter skips.
+    describe("listing cost", () => {
+      const flowName = `sparse-${randomUUID().slice(0, 8)}`;
+      let match: FlowRunRecord;
+      beforeAll(async () => {
+        // One RUNNING run, then 1,100 newer SCHEDULED runs of the same flow: more than 4 filtered Query pages of 250.
+        const base = Date.now() - 30 * DAY;
+        match = await store().transitionFlowRun((await store().createFlowRun(flowRun({ flowName, createdAt: new Date(base).toISOString() }))).run.id, 0, state("Running"));
+        const others = Array.from({ length: 1_100 }, (_, i) => flowRun({ flowName, tags: ["sparse"], createdAt: new Date(base + (i + 1) * 1_000).toISOString() }));
+        for (let offset = 0; offset < others.length; offset += 25) await Promise.all(others.slice(offset, offset + 25).map((run) => store().createFlowRun(run)));
+      }, 600_000);
+
+      it("lists the newest runs in at most 4 Queries and 1 BatchGetItem, however far back and forward the range reaches", async () => {
+        const newest = flowRun({ createdAt: new Date(Date.now() + 60_000).toISOString() });
+        await store().createFlowRun(newest);
+        const ranges: FlowRunFilter[] = [
+          {},
+          { since: "1970-01-01T00:00:00.000Z" },
+          { until: "9999-12-31T23:59:59.999Z" },
+          { since: "1970-01-01T00:00:00.000Z", until: "9999-12-31T23:59:59.999Z" },
+        ];
+        for (const range of ranges) {
+          let page: Page<FlowRunRecord> | undefined;
+          const sent = await commands().measure(async () => (page = await store().listFlowRuns(range, { limit: 50 })), { atMost: 5 });
+          expect({ range, queries: countOf(sent, "QueryCommand"), batchGets: countOf(sent, "BatchGetItemCommand") }).toEqual({ range, queries: 4, batchGets: 1 });
+          expect(page!.items).toHaveLength(50);
+          expect(page!.items[0]).toEqual(newest);
+          expect(page!.cursor).toBeDefined();
+        }
+      });
+
+      it("reads each further page of all runs in the same bound, and pages of 1,000 in at most 4 Queries and 10 BatchGetItems", async () => {
+        let cursor: string | undefined;
+        const seen: string[] = [];
+        for (let pages = 0; pages < 3; pages++) {
+          let page: Page<FlowRunRecord> | undefined;
+          const sent = await commands().measure(async () => (page = await store().listFlowRuns({}, { limit: 1_000, ...(cursor ? { cursor } : {}) })), { atMost: 14 });
+          expect(countOf(sent, "QueryCommand")).toBe(4);
+          expect(countOf(sent, "BatchGetItemCommand")).toBeLessThanOrEqual(10);
+          seen.push(...page!.items.map((run) => `${run.createdAt}#${run.id}`));
+          cursor = page!.cursor;
+          if (cursor === undefined) break;
+        }
+        expect(seen).toEqual([...new Set(seen)].sort().reverse());
+      });
+
+      it("reads at most 4 Query pages for a filtered list, and returns what they found with a cursor to go on", async () => {
+        const filter: FlowRunFilter = { flowName, stateType: "RUNNING" };
+        let first: Page<FlowRunRecord> | undefined;
+        const sent = await commands().measure(async () => (first = await store().listFlowRuns(filter, { limit: 10 })), { atMost: 4 });
+        expect(sent).toEqual(["QueryCommand", "QueryCommand", "QueryCommand", "QueryCommand"]);
+        expect(first!.items).toEqual([]);
+        expect(first!.cursor).toBeDefined();
+        const found: FlowRunRecord[] = [...first!.items];
+        let cursor = first!.cursor;
+        while (cursor !== undefined) {
+          let page: Page<FlowRunRecord> | undefined;
+          await commands().measure(async () => (page = await store().listFlowRuns(filter, { limit: 10, cursor })), { atMost: 4 });
+          found.push(...page!.items);
+          cursor = page!.cursor;
+        }
+        expect(found).toEqual([match]);
+      });
+
+      it("lists a tag's runs in 1 Query and 1 BatchGetItem a page", async () => {
+        let page: Page<FlowRunRecord> | undefined;
+        const sent = await commands().measure(async () => (page = await store().listFlowRuns({ tag: "sparse" }, { limit: 100 })), { atMost: 2 });
+        expect(sent).toEqual(["QueryCommand", "BatchGetItemCommand"]);
+        expect(page!.items).toHaveLength(100);
+        expect(page!.cursor).toBeDefined();
+      });
+
+      it("reads at most 4 Query pages of a run's logs when expired lines fill them", async () => {
+        const runId = randomUUID();
+        const expired = Array.from({ length: 1_100 }, (_, i) => ({ flowRunId: runId, timestamp: new Date(Date.now() - 10 * DAY + i).toISOString(), level: "info" as const, message: `old ${i}` }));
+        await store().putLogs(expired, DAY / 1000);
+        const live = { flowRunId: runId, timestamp: new Date().toISOString(), level: "info" as const, message: "live" };
+        await store().putLogs([live], DAY / 1000);
+        let first: Page<LogRecord> | undefined;
+        const sent = await commands().measure(async () => (first = await store().listLogs(runId, { limit: 10 })), { atMost: 4 });
+        expect(countOf(sent, "QueryCommand")).toBe(4);
+        expect(first!.items).toEqual([]);
+        const rest = await pageThrough((cursor) => store().listLogs(runId, { limit: 1_000, cursor: cursor ?? first!.cursor! }), 1_000);
+        expect(rest).toEqual([live]);
+      }, 120_000);
+
+      it("lists task runs, deployments, work pools, artifacts, a journal and concurrency limits in 1 Query a page", async () => {
+        const parent = randomUUID();
+        await store().createTaskRun(taskRun(parent));
+        await store().createDeployment(deployment());
+        await store().createWorkPool(workPool());
+        await store().putArtifact({ id: randomUUID(), key: `cost-${parent}`, type: "markdown", data: "# hi", flowRunId: parent, createdAt: new Date().toISOString() });
+        await store().putJournalEntry({ runId: parent, key: "call:1", value: 1, createdAt: new Date().toISOString() });
+        await store().putConcurrencyLimit(`cost-${parent.slice(0, 8)}`, 1);
+        const listings: Array<[string, () => Promise<unknown>]> = [
+          ["task runs", () => store().listTaskRuns(parent, { limit: 50 })],
+          ["deployments", () => store().listDeployments({ limit: 50 })],
+          ["work pools", () => store().listWorkPools({ limit: 50 })],
+          ["artifacts by key", () => store().listArtifactsByKey(`cost-${parent}`, { limit: 50 })],
+          ["a run's artifacts", () => store().listArtifacts(parent, { limit: 50 })],
+          ["a run's journal", () => store().listJournal(parent, { limit: 50 })],
+          ["concurrency limits", () => store().listConcurrencyLimits({ limit: 50 })],
+        ];
+        for (const [name, list] of listings) {
+          expect({ name, sent: await commands().measure(list, { atMost: 1 }) }).toEqual({ name, sent: ["QueryCommand"] });
+        }
+      });
+
+      it("pages a run's artifacts in at most 4 Queries a page when they hold more than 4 MB", async () => {
+        const runId = randomUUID();
+        const artifacts: ArtifactRecord[] = Array.from({ length: 14 }, (_, i) => ({
+          id: randomUUID(),
+          key: `big-${String(i).padStart(2, "0")}`,
+          type: "markdown",
+          data: `${i}`.padEnd(330 * 1024, "x"),
+          flowRunId: runId,
+          createdAt: new Date().toISOString(),
+        }));
+        for (const artifact of artifacts) await store().putArtifact(artifact);
+        const seen: ArtifactRecord[] = [];
+        let cursor: string | undefined;
+        do {
+          let page: Page<ArtifactRecord> | undefined;
+          await commands().measure(async () => (page = await store().listArtifacts(runId, { limit: 1_000, ...(cursor ? { cursor } : {}) })), { atMost: 4 });
+          seen.push(...page!.items);
+          cursor = page!.cursor;
+        } while (cursor !== undefined);
+        expect(seen.map((artifact) => artifact.key)).toEqual(artifacts.map((artifact) => artifact.key));
+      }, 60_000);
+
+      it("stops a listing whose signal aborts: no further commands, and it rejects with an AbortError", async () => {
+        const filtered = new AbortController();
+        const sentFiltered = await commands().measure(
+          () => expect(store().listFlowRuns({ flowName, stateType: "RUNNING" }, { limit: 10, signal: filtered.signal })).rejects.toMatchObject({ name: "AbortError" }),
+          { onCommand: () => filtered.abort() },
+        );
+        expect(sentFiltered).toEqual(["QueryCommand"]);
+
+        const all = new AbortController();
+        const sentAll = await commands().measure(
+          () => expect(store().listFlowRuns({}, { limit: 10, signal: all.signal })).rejects.toMatchObject({ name: "AbortError" }),
+          { onCommand: () => all.abort() },
+        );
+        expect(countOf(sentAll, "BatchGetItemCommand")).toBe(0);
+
+        const before = new AbortController();
+        before.abort();
+        const sentBefore = await commands().measure(() => expect(store().listFlowRuns({ tag: "sparse" }, { limit: 10, signal: before.signal })).rejects.toMatchObject({ name: "AbortError" }));
+        expect(sentBefore).toEqual([]);
+      });
+    });
   });
 }
 
@@ -572,19 +741,29 @@ function workPool(overrides: Partial<WorkPoolRecord> = {}): WorkPoolRecord {
   };
 }
 
-/** Follows cursors to the end, checking that no page is over its limit and only the last page lacks a cursor. */
+/**
+ * Follows cursors to the end, checking that no page is over its limit and that each cursor is new
+ * (a page may be short, even empty, and still carry one).
+ */
 async function pageThrough<T>(read: (cursor: string | undefined) => Promise<Page<T>>, limit: number): Promise<T[]> {
   const all: T[] = [];
+  const cursors = new Set<string>();
   let cursor: string | undefined;
   for (let pages = 0; pages < 1_000; pages++) {
     const page = await read(cursor);
     expect(page.items.length).toBeLessThanOrEqual(limit);
     all.push(...page.items);
     if (page.cursor === undefined) return all;
-    expect(page.items).toHaveLength(limit);
+    expect(cursors.has(page.cursor)).toBe(false);
+    cursors.add(page.cursor);
     cursor = page.cursor;
   }
   throw new Error("paging did not end");
+}
+
+/** How many of `sent` are `name`. */
+function countOf(sent: string[], name: string): number {
+  return sent.filter((command) => command === name).length;
 }
 
 function expectedRuns(runs: FlowRunRecord[], filter: FlowRunFilter): FlowRunRecord[] {

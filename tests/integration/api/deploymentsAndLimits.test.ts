@@ -149,6 +149,12 @@ describe("concurrency limits API", () => {
     expect(await read<ConcurrencyLimitDto>(await cp.call("GET", `/v1/concurrency-limits/${tag}`), 200)).toMatchObject({ tag, limit: 5 });
     const list = await read<{ items: ConcurrencyLimitDto[] }>(await cp.call("GET", "/v1/concurrency-limits"), 200);
     expect(list.items.find((item) => item.tag === tag)).toMatchObject({ limit: 5 });
+    // Paged by tag like every listing.
+    await read(await cp.call("POST", "/v1/concurrency-limits", { tag: `${tag}-2`, limit: 1 }), 200);
+    const first = await read<{ items: ConcurrencyLimitDto[]; cursor?: string }>(await cp.call("GET", "/v1/concurrency-limits?limit=1"), 200);
+    expect(first.items).toHaveLength(1);
+    expect(first.cursor).toEqual(expect.any(String));
+    await read(await cp.call("DELETE", `/v1/concurrency-limits/${tag}-2`), 204);
     await read(await cp.call("DELETE", `/v1/concurrency-limits/${tag}`), 204);
     await read(await cp.call("GET", `/v1/concurrency-limits/${tag}`), 404);
     await read(await cp.call("DELETE", `/v1/concurrency-limits/${tag}`), 404);

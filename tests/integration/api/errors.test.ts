@@ -237,6 +237,36 @@ describe("query parameters", () => {
   it("refuses a since that is not an ISO 8601 timestamp", async () => {
     expect(fieldsOf(await problemOf(await cp.call("GET", "/v1/flow-runs?since=yesterday"), 400))).toEqual(["query.since"]);
   });
+
+  it("refuses a since or until outside 1970 to 9999 in UTC, naming each, before any store call", async () => {
+    const cases: Array<[string, string[]]> = [
+      ["since=0001-01-01T00:00:00Z", ["query.since"]],
+      ["until=1969-12-31T23:59:59.999Z", ["query.until"]],
+      // Inside 0000–9999 as written, outside once in UTC: the index keys would sort these wrongly.
+      ["since=9999-12-31T23:00:00-05:00", ["query.since"]],
+      ["until=1970-01-01T00:30:00%2B01:00", ["query.until"]],
+      ["since=0001-01-01T00:00:00Z&until=0002-01-01T00:00:00Z", ["query.since", "query.until"]],
+    ];
+    for (const [query, fields] of cases) {
+      let problem: ProblemBody | undefined;
+      const sent = await cp.commands.measure(async () => (problem = await problemOf(await cp.call("GET", `/v1/flow-runs?${query}`), 400)), { atMost: 0 });
+      expect({ query, fields: fieldsOf(problem!).sort(), sent }).toEqual({ query, fields, sent: [] });
+      expect(problem!.errors![0]!.message).toBe("must be from 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z (UTC)");
+    }
+  });
+
+  it("refuses an until that is not later than since, naming query.until", async () => {
+    for (const query of ["since=2024-05-02T00:00:00Z&until=2024-05-01T00:00:00Z", "since=2024-05-01T02:00:00%2B02:00&until=2024-05-01T00:00:00Z"]) {
+      const problem = await problemOf(await cp.call("GET", `/v1/flow-runs?${query}`), 400);
+      expect(problem.errors).toEqual([{ field: "query.until", message: "must be later than since (since is inclusive, until exclusive)" }]);
+    }
+  });
+
+  it("accepts the widest range, 1970 to the end of 9999, and answers it in at most 5 store calls", async () => {
+    let status: number | undefined;
+    await cp.commands.measure(async () => (status = (await cp.call("GET", "/v1/flow-runs?since=1970-01-01T00:00:00Z&until=9999-12-31T23:59:59.999Z&limit=1")).status), { atMost: 5 });
+    expect(status).toBe(200);
+  });
 });
 
 describe("unexpected failures", () => {

@@ -125,6 +125,15 @@ describe("flow runs API", () => {
     expect(even.items.map((item) => item.id)).toEqual([ids[4], ids[2], ids[0]]);
   });
 
+  it("answers a list of all runs in 4 Queries and 1 BatchGetItem, however wide its range", async () => {
+    await createRun();
+    for (const query of ["", "?since=1970-01-01T00:00:00Z", "?since=1970-01-01T00:00:00Z&until=9999-12-31T23:59:59.999Z", "?until=2100-01-01T00:00:00Z&limit=1000"]) {
+      let status: number | undefined;
+      const sent = await cp.commands.measure(async () => (status = (await cp.call("GET", `/v1/flow-runs${query}`)).status), { atMost: 5 });
+      expect({ query, status, sent: [...sent].sort() }).toEqual({ query, status: 200, sent: ["BatchGetItemCommand", ...Array(4).fill("QueryCommand")] });
+    }
+  });
+
   it("keeps the journal: the first write of a key wins", async () => {
     const run = await createRun();
     const first = await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/${encodeURIComponent("task:add:abc:0")}`, { value: 3 });
@@ -134,6 +143,29 @@ describe("flow runs API", () => {
     expect((await body(second)).value).toBe(3);
     const journal = await body<{ items: Array<{ key: string; value: unknown }> }>(await cp.call("GET", `/v1/flow-runs/${run.id}/journal`));
     expect(journal.items.map(({ key, value }) => ({ key, value }))).toEqual([{ key: "task:add:abc:0", value: 3 }]);
+  });
+
+  it("pages a run's journal and artifacts by key with cursors, each page one Query", async () => {
+    const run = await createRun();
+    const keys = ["a-0", "b-0", "c-0"];
+    for (const key of keys) await cp.call("PUT", `/v1/flow-runs/${run.id}/journal/${encodeURIComponent(key)}`, { value: key });
+    for (const key of keys) expect((await cp.call("POST", "/v1/artifacts", { flowRunId: run.id, key, type: "markdown", data: `# ${key}` })).status).toBe(201);
+    for (const collection of ["journal", "artifacts"]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        let page: { items: Array<{ key: string }>; cursor?: string } | undefined;
+        const sent = await cp.commands.measure(async () => {
+          page = await body(await cp.call("GET", `/v1/flow-runs/${run.id}/${collection}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+        });
+        // The run's own GetItem (a 404 for an unknown run), then one Query of the page.
+        expect({ collection, sent }).toEqual({ collection, sent: ["GetItemCommand", "QueryCommand"] });
+        expect(page!.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page!.items.map((item) => item.key));
+        cursor = page!.cursor;
+      } while (cursor);
+      expect({ collection, seen }).toEqual({ collection, seen: keys });
+    }
   });
 
   it("records logs in batches and pages them oldest first", async () => {

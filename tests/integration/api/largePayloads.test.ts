@@ -44,7 +44,7 @@ describe("values over 64 KB", () => {
     expect(stored?.parameters).toBeInstanceOf(PayloadRef);
     expect(stored?.parameters).toMatchObject({ key: expect.stringMatching(new RegExp(`^runs/${keySegment(id)}/parameters/`)), bytes: JSON.stringify(big).length });
     expect(stored?.result).toMatchObject({ key: expect.stringMatching(new RegExp(`^runs/${keySegment(id)}/result/`)), bytes: JSON.stringify(big).length });
-    expect((await cp.store.listJournal(id))[0]?.value).toBeInstanceOf(PayloadRef);
+    expect((await cp.store.listJournal(id, { limit: 10 })).items[0]?.value).toBeInstanceOf(PayloadRef);
 
     const read = (await (await cp.call("GET", `/v1/flow-runs/${id}`)).json()) as { parameters: unknown; result: unknown };
     expect(read.parameters).toEqual(big);

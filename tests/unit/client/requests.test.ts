@@ -27,8 +27,8 @@ const calls: Array<[string, (client: AloftClient) => Promise<unknown>, string, s
   ["flowRuns.history", (c) => c.flowRuns.history("run-1"), "GET", "/v1/flow-runs/run-1/history"],
   ["flowRuns.taskRuns", (c) => c.flowRuns.taskRuns("run-1", { limit: 200 }), "GET", "/v1/flow-runs/run-1/task-runs?limit=200"],
   ["flowRuns.logs", (c) => c.flowRuns.logs("run-1", { cursor: "next" }), "GET", "/v1/flow-runs/run-1/logs?cursor=next"],
-  ["flowRuns.artifacts", (c) => c.flowRuns.artifacts("run-1"), "GET", "/v1/flow-runs/run-1/artifacts"],
-  ["flowRuns.journal", (c) => c.flowRuns.journal("run-1"), "GET", "/v1/flow-runs/run-1/journal"],
+  ["flowRuns.artifacts", (c) => c.flowRuns.artifacts("run-1"), "GET", "/v1/flow-runs/run-1/artifacts?limit=1000"],
+  ["flowRuns.journal", (c) => c.flowRuns.journal("run-1"), "GET", "/v1/flow-runs/run-1/journal?limit=1000"],
   ["flowRuns.putJournalEntry", (c) => c.flowRuns.putJournalEntry("run-1", "load 0/1", { rows: 3 }), "PUT", "/v1/flow-runs/run-1/journal/load%200%2F1", { value: { rows: 3 } }],
   ["taskRuns.create", (c) => c.taskRuns.create({ id: "run-1:extract-0", flowRunId: "run-1", taskName: "extract" }), "POST", "/v1/task-runs", { id: "run-1:extract-0", flowRunId: "run-1", taskName: "extract" }],
   ["taskRuns.get", (c) => c.taskRuns.get("run-1:extract-0"), "GET", "/v1/task-runs/run-1%3Aextract-0"],
@@ -44,7 +44,7 @@ const calls: Array<[string, (client: AloftClient) => Promise<unknown>, string, s
   ["deployments.run (no body)", (c) => c.deployments.run("nightly-etl"), "POST", "/v1/deployments/nightly-etl/runs", {}],
   ["concurrencyLimits.set", (c) => c.concurrencyLimits.set("warehouse", 4), "POST", "/v1/concurrency-limits", { tag: "warehouse", limit: 4 }],
   ["concurrencyLimits.get", (c) => c.concurrencyLimits.get("db:primary"), "GET", "/v1/concurrency-limits/db%3Aprimary"],
-  ["concurrencyLimits.list", (c) => c.concurrencyLimits.list(), "GET", "/v1/concurrency-limits"],
+  ["concurrencyLimits.list", (c) => c.concurrencyLimits.list(), "GET", "/v1/concurrency-limits?limit=1000"],
   ["concurrencyLimits.delete", (c) => c.concurrencyLimits.delete("warehouse"), "DELETE", "/v1/concurrency-limits/warehouse"],
   ["concurrencyLimits.acquire", (c) => c.concurrencyLimits.acquire("warehouse", { ttlSeconds: 60, leaseId: "tr-1" }), "POST", "/v1/concurrency-limits/warehouse/leases", { ttlSeconds: 60, leaseId: "tr-1" }],
   ["concurrencyLimits.renew", (c) => c.concurrencyLimits.renew("warehouse", "lease-1", { ttlSeconds: 30 }), "POST", "/v1/concurrency-limits/warehouse/leases/lease-1/renew", { ttlSeconds: 30 }],
@@ -109,6 +109,44 @@ describe("AloftClient requests", () => {
       "/v1/flow-runs?flow=etl&limit=2&cursor=c1",
       "/v1/flow-runs?flow=etl&limit=2&cursor=c2",
     ]);
+  });
+
+  it("iterate reads past short and empty pages that carry a cursor, to the page without one", async () => {
+    const { client, requests } = clientWith([
+      json(200, { items: [], cursor: "c1" }),
+      json(200, { items: [{ id: "a" }], cursor: "c2" }),
+      json(200, { items: [], cursor: "c3" }),
+      json(200, { items: [{ id: "b" }] }),
+    ]);
+    const ids: string[] = [];
+    for await (const run of client.flowRuns.iterate({ state: "FAILED", limit: 10 })) ids.push(run.id);
+    expect(ids).toEqual(["a", "b"]);
+    expect(requests).toHaveLength(4);
+  });
+
+  it("iterate throws, instead of asking forever, when a page answers with the cursor it was asked for", async () => {
+    const { client, requests } = clientWith([json(200, { items: [], cursor: "c1" }), json(200, { items: [{ id: "a" }], cursor: "c1" })]);
+    const ids: string[] = [];
+    await expect(
+      (async () => {
+        for await (const run of client.flowRuns.iterate()) ids.push(run.id);
+      })(),
+    ).rejects.toThrow("GET /v1/flow-runs: the API answered a page with the cursor it was asked for, so paging would never end");
+    expect(ids).toEqual(["a"]);
+    expect(requests).toHaveLength(2);
+  });
+
+  it("reads every page of a run's artifacts and journal, and of the concurrency limits, into one array", async () => {
+    const pages = (key: string) => [json(200, { items: [{ [key]: 1 }], cursor: "c1" }), json(200, { items: [], cursor: "c2" }), json(200, { items: [{ [key]: 2 }] })];
+    for (const [read, key] of [
+      [(c: AloftClient) => c.flowRuns.artifacts("run-1"), "key"],
+      [(c: AloftClient) => c.flowRuns.journal("run-1"), "key"],
+      [(c: AloftClient) => c.concurrencyLimits.list(), "tag"],
+    ] as const) {
+      const { client, requests } = clientWith(pages(key));
+      expect(await read(client)).toEqual([{ [key]: 1 }, { [key]: 2 }]);
+      expect(requests.map((request) => new URL(request.url).searchParams.get("cursor"))).toEqual([null, "c1", "c2"]);
+    }
   });
 
   it("iterate fetches the next page only when the loop asks for more", async () => {

@@ -108,7 +108,7 @@ describe("runner function", () => {
       ["add-one", "COMPLETED"],
       ["double", "COMPLETED"],
     ]);
-    const journal = await plane.services.telemetry.listJournal(runId);
+    const journal = (await plane.services.telemetry.listJournal(runId, { limit: 10 })).items;
     expect(journal.map((entry) => entry.value).sort()).toEqual([40, 41]);
     expect(await traceOf(trace)).toEqual(["double", "add-one"]);
     expect((await plane.store.getFlowRun(runId))?.runner).toEqual({ kind: "lambda", requestId: "req-1" });
