@@ -202,7 +202,9 @@ describe("aloft runs logs", () => {
 
   it("reads past the API's page size, and a later read prints only the lines added since", async () => {
     const run = await cp.client.flowRuns.create({ flowName: "noisy" });
-    const line = (n: number): LogLine => ({ flowRunId: run.id, timestamp: new Date(Date.UTC(2026, 10, 1, 0, 0, 0, n)).toISOString(), level: "info", message: `line ${n}` });
+    // Stamped an hour ago (not on a fixed date): log lines expire 30 days after their timestamp.
+    const start = Date.now() - 60 * 60 * 1_000;
+    const line = (n: number): LogLine => ({ flowRunId: run.id, timestamp: new Date(start + n).toISOString(), level: "info", message: `line ${n}` });
     await cp.client.logs.create({ logs: Array.from({ length: 1_000 }, (_, n) => line(n)) });
     await cp.client.logs.create({ logs: Array.from({ length: 500 }, (_, n) => line(1_000 + n)) });
     const reader = new LogReader(cp.client, run.id);
