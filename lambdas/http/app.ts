@@ -6,6 +6,7 @@ import type { Services } from "../services/index.js";
 import { InvalidCursorError } from "../store/cursor.js";
 import { ItemTooLargeError } from "../store/store.js";
 import type { Authenticator } from "./auth.js";
+import { isClientAbort } from "./clientAbort.js";
 import { openApiDocument } from "./openapi.js";
 import { problem, STATUS_OF } from "./problem.js";
 import { pathMatches, type RouteRegistry } from "./routeSpec.js";
@@ -64,13 +65,8 @@ export function createApi(options: ApiOptions): Hono {
     await next();
     c.header("x-request-id", requestId);
   });
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, 413, STATUS_OF.PAYLOAD_TOO_LARGE.title, { detail: `the body is larger than ${MAX_BODY_BYTES} bytes` }),
-    }),
-  );
+  // Credentials first: the body of an unauthenticated request is never read (nor buffered, nor a
+  // read error to log when its client hangs up).
   app.use("*", async (c, next) => {
     // Fail closed: only routes declared `auth: false` skip the check. Hono answers HEAD with the GET
     // handler, so HEAD is looked up as GET (otherwise it would reach GET handlers unauthenticated).
@@ -84,6 +80,13 @@ export function createApi(options: ApiOptions): Hono {
     }
     return next();
   });
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, 413, STATUS_OF.PAYLOAD_TOO_LARGE.title, { detail: `the body is larger than ${MAX_BODY_BYTES} bytes` }),
+    }),
+  );
 
   registry.push({ method: "get", path: "/health", summary: "Liveness (no credentials needed)", tag: "meta", responses: { 200: undefined }, auth: false });
   app.get("/health", (c) => c.json({ status: "ok", version: options.version ?? "0.1.0" }));
@@ -121,9 +124,9 @@ export function createApi(options: ApiOptions): Hono {
       const detail = `${error.message}; store large values (results, parameters, artifact data) by reference instead`;
       return problem(c, 413, STATUS_OF.PAYLOAD_TOO_LARGE.title, { detail, requestId });
     }
-    if (c.req.raw.signal.aborted) {
-      // The client went away and its request's work was stopped (an AbortError): nobody reads this
-      // answer, and an abandoned request is not a failure of ours to log.
+    if (isClientAbort(error, c.req.raw.signal)) {
+      // The client went away (mid-body, or while its request ran): nobody reads this answer, and an
+      // abandoned request is not a failure of ours to log.
       return problem(c, 499, "Client closed request", { detail: "the client closed the connection before the answer", requestId });
     }
     logError({ requestId, method: c.req.method, path: c.req.path, error });

@@ -130,7 +130,7 @@ export class InProcessRequestHandler {
       try {
         this.listener(incoming as unknown as IncomingMessage, response as unknown as ServerResponse);
         const body = request.body;
-        if (body !== undefined && body !== null && body !== "") incoming.emit("data", typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body as Uint8Array));
+        if (body !== undefined && body !== null && body !== "") incoming.emit("data", bodyBytes(body));
         incoming.emit("end");
       } catch (error) {
         reject(error);
@@ -158,4 +158,15 @@ function queryString(query: SdkRequest["query"]): string {
     value === null || value === undefined ? [key] : (Array.isArray(value) ? value : [value]).map((item) => `${key}=${encodeURIComponent(item)}`),
   );
   return entries.length > 0 ? `?${entries.join("&")}` : "";
+}
+
+/**
+ * A request body as a Buffer over the same bytes. The SDK's JSON bodies are a Uint8Array subclass
+ * whose `valueOf()` turns them into a string, with a deprecation warning on stderr:
+ * `Buffer.from(body)` calls `valueOf()`, a view over the body's memory does not.
+ */
+function bodyBytes(body: unknown): Buffer {
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError(`the in-process DynamoDB handler cannot send a ${Object.prototype.toString.call(body)} body`);
 }

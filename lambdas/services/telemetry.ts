@@ -1,7 +1,7 @@
 import type { ArtifactRecord, JournalEntryRecord, LogRecord, Page } from "../store/records.js";
 import type { PageRequest } from "../store/store.js";
 import type { ServiceDeps } from "./context.js";
-import { notFound } from "./errors.js";
+import { notFound, ServiceError } from "./errors.js";
 import { PayloadCodec } from "./payloads.js";
 
 /** Log lines are kept this long (the TTL attribute; swept locally). */
@@ -23,7 +23,30 @@ export class TelemetryService {
     this.codec = new PayloadCodec(deps.payloads);
   }
 
+  /**
+   * Stores a batch of log lines, all or nothing: a batch with lines of a flow run that does not exist
+   * is refused whole (NOT_FOUND, 404) naming each unknown run and the first line of it, and stores
+   * nothing (lines of a run nobody can read would only wait for their TTL). One read per distinct run.
+   */
   async putLogs(logs: LogRecord[]): Promise<{ accepted: number }> {
+    const firstLineOf = new Map<string, number>();
+    logs.forEach((log, index) => {
+      if (!firstLineOf.has(log.flowRunId)) firstLineOf.set(log.flowRunId, index);
+    });
+    const runIds = [...firstLineOf.keys()];
+    const unknown: string[] = [];
+    const checksAtOnce = 25;
+    for (let start = 0; start < runIds.length; start += checksAtOnce) {
+      const ids = runIds.slice(start, start + checksAtOnce);
+      const runs = await Promise.all(ids.map((id) => this.deps.store.getFlowRun(id)));
+      for (const [index, id] of ids.entries()) if (runs[index] === undefined) unknown.push(id);
+    }
+    if (unknown.length > 0) {
+      const fields = unknown.map((id) => ({ field: `body.logs[${firstLineOf.get(id)}].flowRunId`, message: `flow run ${id} does not exist` }));
+      const named = unknown.length > 5 ? `${unknown.slice(0, 5).join(", ")} and ${unknown.length - 5} more` : unknown.join(", ");
+      const detail = unknown.length === 1 ? `flow run ${named} does not exist` : `flow runs ${named} do not exist`;
+      throw new ServiceError("NOT_FOUND", `${detail}; no line of the batch was stored`, fields);
+    }
     await this.deps.store.putLogs(logs, LOG_TTL_SECONDS);
     return { accepted: logs.length };
   }

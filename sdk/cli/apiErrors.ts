@@ -1,6 +1,7 @@
 import { AloftApiError } from "../api/apiError.js";
 import { AloftClient } from "../api/client.js";
 import { AloftError } from "../model/errors.js";
+import { terminalLine } from "./terminalText.js";
 import { oneLine, UsageError, USAGE_EXIT_CODE } from "./usageError.js";
 
 /**
@@ -29,7 +30,7 @@ export const FAILURE_EXIT_CODE = 1;
  * What a failed API request means for the user: a one-line message and an exit code. A 400 or 404
  * is a mistake in the command line (exit 2: the id, name or value given is wrong); no answer at all
  * names the URL and how to start or point at an API (exit 1); anything else is the API's own
- * message (exit 1).
+ * message (exit 1). What the API said is folded onto the line and neutralised for the terminal.
  *
  * @example
  * ```ts
@@ -45,10 +46,10 @@ export function describeApiError(error: AloftApiError, apiUrl: string): { code: 
   const reason = oneLine(fields || error.detail || error.title);
   if (error.status === 400) return { code: USAGE_EXIT_CODE, message: `the API refused the request: ${reason}` };
   if (error.status === 404) return { code: USAGE_EXIT_CODE, message: reason };
-  const request = error.requestId === undefined ? "" : ` (request ${error.requestId})`;
+  const request = error.requestId === undefined ? "" : ` (request ${terminalLine(error.requestId)})`;
   if (error.status === 0) return { code: FAILURE_EXIT_CODE, message: `${reason}${request}` };
   const verb = error.status < 500 ? "refused the request" : "failed";
-  return { code: FAILURE_EXIT_CODE, message: `the API ${verb} (${error.status} ${error.title}): ${reason}${request}` };
+  return { code: FAILURE_EXIT_CODE, message: `the API ${verb} (${error.status} ${terminalLine(error.title)}): ${reason}${request}` };
 }
 
 /**

@@ -3,6 +3,7 @@ import { isTerminal, type State, type StateType } from "../model/states.js";
 import { formatLogLine, passesLevel, type Recorder } from "../engine/recorder.js";
 import { RunTracker, type MapRow, type Row } from "./runTracker.js";
 import { formatAttempts, formatCount, formatSpan, formatStateCounts, padVisible, paintState, type Colors } from "./stateText.js";
+import { terminalText } from "./terminalText.js";
 import { oneLine } from "./usageError.js";
 
 /**
@@ -118,7 +119,7 @@ export class LiveView implements Recorder {
     const { colors } = this.options;
     if (isTerminal(state.type)) for (const row of this.tracker.mapRowsOf(run.id)) this.reportMapProgress(row, true);
     const indent = "  ".repeat(this.tracker.flowDepth(run.id));
-    let line = `${indent}${colors.bold(run.name)} ${paintState(colors, state.type, state.name)}`;
+    let line = `${indent}${colors.bold(terminalText(run.name))} ${paintState(colors, state.type, terminalText(state.name))}`;
     if (isTerminal(state.type)) line += ` in ${formatSpan(run.startTime, run.endTime, Date.now())}`;
     if (state.message && state.type !== "COMPLETED") line += colors.dim(` — ${oneLine(state.message)}`);
     this.options.out.write(`${line}\n`);
@@ -137,7 +138,7 @@ export class LiveView implements Recorder {
       return;
     }
     const depth = this.tracker.flowDepth(taskRun.flowRunId) + 1;
-    let line = `${"  ".repeat(depth)}${taskRun.name} ${paintState(colors, state.type, state.name)} ${colors.dim("·")} ${formatAttempts(taskRun.attempts)} ${colors.dim("·")} ${formatSpan(taskRun.startTime, taskRun.endTime, Date.now())}`;
+    let line = `${"  ".repeat(depth)}${terminalText(taskRun.name)} ${paintState(colors, state.type, terminalText(state.name))} ${colors.dim("·")} ${formatAttempts(taskRun.attempts)} ${colors.dim("·")} ${formatSpan(taskRun.startTime, taskRun.endTime, Date.now())}`;
     if (state.message && state.type !== "COMPLETED") line += colors.dim(` — ${oneLine(state.message)}`);
     this.options.out.write(`${line}\n`);
   }
@@ -188,7 +189,7 @@ export class LiveView implements Recorder {
     const root = this.tracker.root;
     const lines: string[] = [];
     if (root) {
-      lines.push(`${colors.cyan(spinner)} ${colors.bold(root.name)} ${paintState(colors, root.state.type, root.state.name)} ${colors.dim(formatSpan(root.startTime, root.endTime, nowMs))}`);
+      lines.push(`${colors.cyan(spinner)} ${colors.bold(terminalText(root.name))} ${paintState(colors, root.state.type, terminalText(root.state.name))} ${colors.dim(formatSpan(root.startTime, root.endTime, nowMs))}`);
     } else lines.push(`${colors.cyan(spinner)} starting…`);
 
     // Only the newest rows that fit on screen: the work per frame stays bounded by the screen.
@@ -238,18 +239,18 @@ export class LiveView implements Recorder {
       case "task": {
         const { taskRun } = row;
         const attempts = taskRun.attempts > 1 ? `  ${colors.dim(formatAttempts(taskRun.attempts))}` : "";
-        return `${paintState(colors, taskRun.state.type, taskRun.state.name)}${attempts}  ${colors.dim(formatSpan(taskRun.startTime, taskRun.endTime, nowMs))}`;
+        return `${paintState(colors, taskRun.state.type, terminalText(taskRun.state.name))}${attempts}  ${colors.dim(formatSpan(taskRun.startTime, taskRun.endTime, nowMs))}`;
       }
       case "map":
         return `${formatStateCounts(colors, row.counts)}  ${colors.dim(formatSpan(row.startTime, row.endTime, nowMs))}`;
       case "flow":
-        return `${paintState(colors, row.run.state.type, row.run.state.name)}  ${colors.dim(formatSpan(row.run.startTime, row.run.endTime, nowMs))}`;
+        return `${paintState(colors, row.run.state.type, terminalText(row.run.state.name))}  ${colors.dim(formatSpan(row.run.startTime, row.run.endTime, nowMs))}`;
     }
   }
 }
 
 function mapLabel(row: MapRow): string {
-  return `${row.taskName} ×${formatCount(row.total)}`;
+  return `${terminalText(row.taskName)} ×${formatCount(row.total)}`;
 }
 
 function truncate(text: string, width: number): string {
@@ -259,10 +260,10 @@ function truncate(text: string, width: number): string {
 function labelOf(row: Row): string {
   switch (row.kind) {
     case "task":
-      return row.taskRun.name;
+      return terminalText(row.taskRun.name);
     case "map":
       return mapLabel(row);
     case "flow":
-      return `${row.run.name} (subflow)`;
+      return `${terminalText(row.run.name)} (subflow)`;
   }
 }

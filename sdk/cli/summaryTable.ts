@@ -1,6 +1,7 @@
 import type { FlowRun } from "../model/runs.js";
 import type { RunTracker, Row } from "./runTracker.js";
 import { formatCount, formatSpan, formatStateCounts, padVisible, paintState, visibleLength, type Colors } from "./stateText.js";
+import { terminalText } from "./terminalText.js";
 
 /**
  * The most rows the summary table lists before "… N more".
@@ -42,10 +43,10 @@ export function renderSummary(tracker: RunTracker, run: FlowRun, colors: Colors,
     if (hidden > 0) lines.push(colors.dim(`… ${formatCount(hidden)} more`));
   }
   lines.push("");
-  lines.push(`${colors.bold(run.name)} ${paintState(colors, run.state.type, run.state.name)} in ${formatSpan(run.startTime, run.endTime, nowMs)}`);
+  lines.push(`${colors.bold(terminalText(run.name))} ${paintState(colors, run.state.type, terminalText(run.state.name))} in ${formatSpan(run.startTime, run.endTime, nowMs)}`);
   if (run.state.type !== "COMPLETED") {
-    if (run.error) lines.push(`${colors.red(run.error.name)}: ${run.error.message}`);
-    else if (run.state.message) lines.push(run.state.message);
+    if (run.error) lines.push(`${colors.red(terminalText(run.error.name))}: ${terminalText(run.error.message)}`);
+    else if (run.state.message) lines.push(terminalText(run.state.message));
   }
   return `${lines.join("\n")}\n`;
 }
@@ -77,11 +78,11 @@ function cellsOf(row: Row, colors: Colors, nowMs: number): string[] {
   switch (row.kind) {
     case "task": {
       const { taskRun } = row;
-      return [indent + taskRun.name, paintState(colors, taskRun.state.type, taskRun.state.name), formatCount(taskRun.attempts), formatSpan(taskRun.startTime, taskRun.endTime, nowMs)];
+      return [indent + terminalText(taskRun.name), paintState(colors, taskRun.state.type, terminalText(taskRun.state.name)), formatCount(taskRun.attempts), formatSpan(taskRun.startTime, taskRun.endTime, nowMs)];
     }
     case "map":
-      return [`${indent}${row.taskName} ×${formatCount(row.total)}`, formatStateCounts(colors, row.counts), formatCount(row.attempts), formatSpan(row.startTime, row.endTime, nowMs)];
+      return [`${indent}${terminalText(row.taskName)} ×${formatCount(row.total)}`, formatStateCounts(colors, row.counts), formatCount(row.attempts), formatSpan(row.startTime, row.endTime, nowMs)];
     case "flow":
-      return [`${indent}${row.run.name} ${colors.dim("(subflow)")}`, paintState(colors, row.run.state.type, row.run.state.name), formatCount(row.run.attempts), formatSpan(row.run.startTime, row.run.endTime, nowMs)];
+      return [`${indent}${terminalText(row.run.name)} ${colors.dim("(subflow)")}`, paintState(colors, row.run.state.type, terminalText(row.run.state.name)), formatCount(row.run.attempts), formatSpan(row.run.startTime, row.run.endTime, nowMs)];
   }
 }

@@ -1,4 +1,5 @@
 import { padVisible, visibleLength, type Colors } from "./stateText.js";
+import { terminalJson, terminalText } from "./terminalText.js";
 
 /**
  * Lays out rows under a bold header in columns two spaces apart; cells may hold colour codes. The
@@ -29,7 +30,7 @@ export function renderTable(colors: Colors, header: readonly string[], rows: Rea
 export function formatTime(iso: string | undefined, withMs = false): string {
   if (iso === undefined) return "—";
   const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) return iso;
+  if (Number.isNaN(at.getTime())) return terminalText(iso);
   const two = (n: number) => String(n).padStart(2, "0");
   const date = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
   const time = `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
@@ -37,7 +38,7 @@ export function formatTime(iso: string | undefined, withMs = false): string {
 }
 
 /**
- * JSON on one line, cut to `max` characters with "…".
+ * JSON on one line, cut to `max` characters with "…", safe to print (see `terminalJson`).
  *
  * @example
  * ```ts
@@ -47,9 +48,9 @@ export function formatTime(iso: string | undefined, withMs = false): string {
 export function briefJson(value: unknown, max = 200): string {
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    text = terminalJson(JSON.stringify(value) ?? terminalText(String(value)));
   } catch {
-    text = String(value);
+    text = terminalText(String(value));
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

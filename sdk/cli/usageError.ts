@@ -1,4 +1,5 @@
 import { CommanderError, type Command } from "commander";
+import { terminalLine } from "./terminalText.js";
 
 /**
  * The exit code of every usage error: bad arguments, a missing file or export, invalid params.
@@ -26,8 +27,9 @@ export class UsageError extends Error {
 }
 
 /**
- * Folds text onto one line: line breaks become spaces, runs of blanks collapse, and a Node
- * "Require stack" trailer is dropped.
+ * Folds text onto one line: line breaks become spaces, runs of blanks collapse, a Node
+ * "Require stack" trailer is dropped, and what could drive the terminal is neutralised (see
+ * `terminalLine`).
  *
  * @example
  * ```ts
@@ -37,7 +39,7 @@ export class UsageError extends Error {
  */
 export function oneLine(text: string): string {
   const withoutStack = text.split(/\r?\n\s*Require stack:/)[0] ?? text;
-  return withoutStack.replace(/\s+/g, " ").trim();
+  return terminalLine(withoutStack);
 }
 
 /**

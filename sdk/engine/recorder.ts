@@ -1,5 +1,6 @@
 import type { Artifact, FlowRun, LogEntry, LogLevel, TaskRunSummary } from "../model/runs.js";
 import type { State } from "../model/states.js";
+import { terminalJson, terminalText } from "../cli/terminalText.js";
 
 /**
  * Where the engine reports what happens: flow and task runs, their state changes, logs and
@@ -100,7 +101,9 @@ export function consoleLogRecorder(threshold: LogLevel | "silent" = logLevelFrom
 }
 
 /**
- * Formats a log line for a terminal.
+ * Formats a log line for a terminal, on one line whatever it holds: a line break in the message
+ * shows as `\n`, escape sequences are removed and other control characters shown as escapes, so a
+ * message can neither drive the terminal nor forge another line (see `terminalText`).
  *
  * @example
  * ```ts
@@ -110,14 +113,14 @@ export function consoleLogRecorder(threshold: LogLevel | "silent" = logLevelFrom
 export function formatLogLine(entry: LogEntry): string {
   const time = entry.timestamp.slice(11, 23);
   const where = [entry.flowName, entry.taskRunName].filter(Boolean).join("/");
-  const fields = entry.fields && Object.keys(entry.fields).length > 0 ? ` ${safeJson(entry.fields)}` : "";
-  return `${time} ${entry.level.toUpperCase().padEnd(5)} ${where} | ${entry.message}${fields}`;
+  const fields = entry.fields && Object.keys(entry.fields).length > 0 ? ` ${terminalJson(safeJson(entry.fields))}` : "";
+  return terminalText(`${time} ${entry.level.toUpperCase().padEnd(5)} ${where} | ${entry.message}`) + fields;
 }
 
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value);
   } catch {
-    return String(value);
+    return terminalText(String(value));
   }
 }

@@ -59,7 +59,7 @@ describe("aloft runs ls", () => {
     expect(result.stderr).toBe("");
     const [header, row, ...rest] = linesOf(result.stdout);
     expect(header).toMatch(/^ID\s+Flow\s+Name\s+State\s+Started\s+Duration$/);
-    expect(row).toMatch(new RegExp(`^${chatty.id.slice(0, 8)}  chatty\\s+${chatty.name}\\s+Completed\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+\\d+m?s$`));
+    expect(row).toMatch(new RegExp(`^${chatty.id.slice(0, 8)}  chatty\\s+${chatty.name}\\s+Completed\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+[\\d.]+m?s$`));
     expect(rest).toEqual([]);
   });
 
@@ -107,20 +107,20 @@ describe("aloft runs inspect", () => {
     expect(lines).toContain("Flow        chatty");
     expect(lines).toContain("State       Completed");
     expect(lines).toContain("Result      3");
-    expect(lines).toContainEqual(expect.stringMatching(/^Duration    \d+m?s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^Duration    [\d.]+m?s$/));
     const history = lines.indexOf("State history");
     expect(lines[history + 1]).toMatch(/^Time\s+State\s+After\s+Message$/);
     expect(lines.slice(history + 2, history + 5)).toEqual([
       expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  Pending$/),
-      expect.stringMatching(/^\S+ \S+  Running\s+\+\d+m?s$/),
-      expect.stringMatching(/^\S+ \S+  Completed\s+\+\d+m?s$/),
+      expect.stringMatching(/^\S+ \S+  Running\s+\+[\d.]+m?s$/),
+      expect.stringMatching(/^\S+ \S+  Completed\s+\+[\d.]+m?s$/),
     ]);
     const taskRuns = lines.indexOf("Task runs");
     expect(lines.slice(taskRuns + 1, taskRuns + 5)).toEqual([
       expect.stringMatching(/^Task run\s+State\s+Attempts\s+Duration$/),
-      expect.stringMatching(/^step-0\s+Completed\s+1\s+\d+m?s$/),
-      expect.stringMatching(/^step-1\s+Completed\s+1\s+\d+m?s$/),
-      expect.stringMatching(/^step-2\s+Completed\s+1\s+\d+m?s$/),
+      expect.stringMatching(/^step-0\s+Completed\s+1\s+[\d.]+m?s$/),
+      expect.stringMatching(/^step-1\s+Completed\s+1\s+[\d.]+m?s$/),
+      expect.stringMatching(/^step-2\s+Completed\s+1\s+[\d.]+m?s$/),
     ]);
     expect(lines[lines.indexOf("Artifacts") + 1]).toBe("No artifacts.");
   });
@@ -202,7 +202,9 @@ describe("aloft runs logs", () => {
 
   it("reads past the API's page size, and a later read prints only the lines added since", async () => {
     const run = await cp.client.flowRuns.create({ flowName: "noisy" });
-    const line = (n: number): LogLine => ({ flowRunId: run.id, timestamp: new Date(Date.UTC(2026, 10, 1, 0, 0, 0, n)).toISOString(), level: "info", message: `line ${n}` });
+    // Stamped an hour ago (not on a fixed date): log lines expire 30 days after their timestamp.
+    const start = Date.now() - 60 * 60 * 1_000;
+    const line = (n: number): LogLine => ({ flowRunId: run.id, timestamp: new Date(start + n).toISOString(), level: "info", message: `line ${n}` });
     await cp.client.logs.create({ logs: Array.from({ length: 1_000 }, (_, n) => line(n)) });
     await cp.client.logs.create({ logs: Array.from({ length: 500 }, (_, n) => line(1_000 + n)) });
     const reader = new LogReader(cp.client, run.id);
@@ -272,7 +274,7 @@ describe("aloft runs retry", () => {
 
     expect(result.code).toBe(0);
     const lines = linesOf(result.stdout);
-    expect(lines.at(-1)).toMatch(new RegExp(`^${flaky.name} Completed in \\d+m?s$`));
+    expect(lines.at(-1)).toMatch(new RegExp(`^${flaky.name} Completed in [\\d.]+m?s$`));
     expect(lines).toContainEqual(expect.stringMatching(/^load-0\s+Completed\s+1\s/));
     expect(await readFile(join(cp.dir, "extract.count"), "utf8")).toBe("1");
     expect(await readFile(join(cp.dir, "load.count"), "utf8")).toBe("2");

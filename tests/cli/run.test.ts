@@ -11,12 +11,12 @@ describe("aloft run", () => {
 
     expect(result.code).toBe(0);
     const lines = linesOf(result.stdout);
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}extract-0 Completed · 1 attempt · \d+m?s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}extract-0 Completed · 1 attempt · [\d.]+m?s$/));
     const header = lines.findIndex((line) => /^Task run\s+State\s+Attempts\s+Duration$/.test(line));
     expect(header).toBeGreaterThan(-1);
-    expect(lines[header + 1]).toMatch(/^extract-0\s+Completed\s+1\s+\d+m?s$/);
-    expect(lines[header + 2]).toMatch(/^total-0\s+Completed\s+1\s+\d+m?s$/);
-    expect(lines.at(-1)).toMatch(/^etl-[0-9a-f]{8} Completed in \d+m?s$/);
+    expect(lines[header + 1]).toMatch(/^extract-0\s+Completed\s+1\s+[\d.]+m?s$/);
+    expect(lines[header + 2]).toMatch(/^total-0\s+Completed\s+1\s+[\d.]+m?s$/);
+    expect(lines.at(-1)).toMatch(/^etl-[0-9a-f]{8} Completed in [\d.]+m?s$/);
   });
 
   it("shows the flow's log lines on stderr at info level by default", async () => {
@@ -37,8 +37,8 @@ describe("aloft run", () => {
 
     expect(result.code).toBe(1);
     const lines = linesOf(result.stdout);
-    expect(lines).toContainEqual(expect.stringMatching(/^load-0\s+Failed\s+2\s+\d+m?s$/));
-    expect(lines.at(-2)).toMatch(/^nightly-[0-9a-f]{8} Failed in \d+m?s$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^load-0\s+Failed\s+2\s+[\d.]+m?s$/));
+    expect(lines.at(-2)).toMatch(/^nightly-[0-9a-f]{8} Failed in [\d.]+m?s$/);
     expect(lines.at(-1)).toMatch(/^TaskRunFailedError: .*warehouse unreachable$/);
   });
 
@@ -119,8 +119,8 @@ describe("aloft run", () => {
     expect(mapLines.at(-1)).toBe("  double ×1,000 1,000/1,000 finished · 1,000 completed");
     expect(lines.filter((line) => /double-\d+ Completed/.test(line))).toEqual([expect.stringMatching(/^ {4}double-0 Completed/)]);
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}child-[0-9a-f]{8} Completed in/));
-    expect(lines).toContainEqual(expect.stringMatching(/^double ×1,000\s+1,000 completed\s+1,000\s+\d+m?s$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^child-[0-9a-f]{8} \(subflow\)\s+Completed\s+1\s+\d+m?s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^double ×1,000\s+1,000 completed\s+1,000\s+[\d.]+m?s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^child-[0-9a-f]{8} \(subflow\)\s+Completed\s+1\s+[\d.]+m?s$/));
   });
 
   it("cancels the run on Ctrl-C (SIGINT) and exits 130", async () => {

@@ -1,12 +1,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
-/** A lock older than this is from a killed installer and is taken over. */
-const STALE_LOCK_MS = 10 * 60_000;
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 
 /** What one run of a command printed and how it exited. */
@@ -37,7 +35,7 @@ export async function ensurePythonTool(tool: { requirement: string; executable: 
   if (await isReady()) return executable;
   await mkdir(dirname(venv), { recursive: true });
   const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-  while (!(await takeLock(lock))) {
+  while (!(await takeInstallLock(lock))) {
     if (await isReady()) return executable;
     if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${tool.requirement} into ${venv} (lock ${lock})`);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -79,18 +77,40 @@ export function runCommand(command: string, args: string[]): Promise<CommandResu
   });
 }
 
-/** mkdir is atomic: whoever creates the lock folder installs. A stale lock (killed installer) is removed. */
-async function takeLock(lock: string): Promise<boolean> {
+/**
+ * Whoever renames a folder holding its pid to the lock's name installs: the rename is atomic and
+ * fails while the lock exists. A lock whose process is gone (a killed installer) is removed. The
+ * owner's liveness decides, not the lock's age: a file's mtime and this process's clock need not
+ * agree (a test run under faketime, a network file system). Resolves to whether this process
+ * holds the lock now; release it with `rm(lock, { recursive: true })`.
+ *
+ * @example
+ * ```ts
+ * while (!(await takeInstallLock(lock))) await sleep(500);
+ * ```
+ */
+export async function takeInstallLock(lock: string): Promise<boolean> {
+  const mine = `${lock}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await mkdir(mine);
+  await writeFile(join(mine, "pid"), String(process.pid));
   try {
-    await mkdir(lock);
+    await rename(mine, lock);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    try {
-      if (Date.now() - (await stat(lock)).mtimeMs > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
-    } catch {
-      // Released meanwhile.
-    }
+    await rm(mine, { recursive: true, force: true });
+    if (!["EEXIST", "ENOTEMPTY", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
+    // A lock appears with its pid file (the rename), so one without is gone already or left by an older installer.
+    const owner = Number(await readFile(join(lock, "pid"), "utf8").catch(() => ""));
+    if (!(Number.isInteger(owner) && owner > 0 && isAlive(owner))) await rm(lock, { recursive: true, force: true });
     return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

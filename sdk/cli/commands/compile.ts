@@ -5,6 +5,7 @@ import { compileFlow } from "../../compiler/compileFlow.js";
 import { CompileError } from "../../compiler/compileError.js";
 import { mermaidGraph } from "../../compiler/mermaid.js";
 import { loadFlow } from "../loadFlow.js";
+import { terminalLine } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 
 /**
@@ -64,7 +65,7 @@ export async function compileCommand(target: string, options: CompileCommandOpti
     if (error instanceof CompileError) throw new UsageError(error.message);
     throw error;
   }
-  for (const warning of compiled.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of compiled.warnings) process.stderr.write(`warning: ${terminalLine(warning)}\n`);
   const json = `${JSON.stringify(compiled.definition, null, 2)}\n`;
   if (options.out !== undefined) {
     await writeFile(resolve(cwd, options.out), json);

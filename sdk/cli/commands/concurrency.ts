@@ -4,6 +4,7 @@ import { withApi } from "../apiErrors.js";
 import { addCommandGroup } from "../commandGroup.js";
 import { colorsFor, formatCount } from "../stateText.js";
 import { renderTable, writeJson, writeLines } from "../table.js";
+import { terminalText } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 
 /**
@@ -76,7 +77,7 @@ export async function listLimits(client: AloftClient, options: { json?: boolean 
   }
   const rows = [...limits]
     .sort((a, b) => a.tag.localeCompare(b.tag))
-    .map((limit) => [limit.tag, formatCount(limit.limit), limit.activeSlots >= limit.limit && limit.limit > 0 ? colors.yellow(formatCount(limit.activeSlots)) : formatCount(limit.activeSlots)]);
+    .map((limit) => [terminalText(limit.tag), formatCount(limit.limit), limit.activeSlots >= limit.limit && limit.limit > 0 ? colors.yellow(formatCount(limit.activeSlots)) : formatCount(limit.activeSlots)]);
   writeLines(renderTable(colors, ["Tag", "Limit", "Active slots"], rows));
   return 0;
 }
@@ -93,7 +94,7 @@ export async function setLimit(client: AloftClient, tag: string, limitText: stri
   const limit = parseConcurrencyLimit(limitText);
   const saved = await client.concurrencyLimits.set(tag, limit);
   if (options.json) writeJson(saved);
-  else process.stdout.write(`limit of ${saved.tag} set to ${formatCount(saved.limit)} (${formatCount(saved.activeSlots)} active)\n`);
+  else process.stdout.write(`limit of ${terminalText(saved.tag)} set to ${formatCount(saved.limit)} (${formatCount(saved.activeSlots)} active)\n`);
   return 0;
 }
 
@@ -108,7 +109,7 @@ export async function setLimit(client: AloftClient, tag: string, limitText: stri
 export async function removeLimit(client: AloftClient, tag: string, options: { json?: boolean }): Promise<number> {
   await client.concurrencyLimits.delete(tag);
   if (options.json) writeJson({ tag, removed: true });
-  else process.stdout.write(`limit of ${tag} removed\n`);
+  else process.stdout.write(`limit of ${terminalText(tag)} removed\n`);
   return 0;
 }
 

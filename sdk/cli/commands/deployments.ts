@@ -6,6 +6,7 @@ import { addCommandGroup } from "../commandGroup.js";
 import { collectParams } from "../runParams.js";
 import { colorsFor } from "../stateText.js";
 import { formatTime, renderTable, writeJson, writeLines } from "../table.js";
+import { terminalText } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 
 /**
@@ -127,10 +128,10 @@ export async function listDeployments(client: AloftClient, options: { json?: boo
     return 0;
   }
   const rows = deployments.map((deployment) => [
-    deployment.name,
-    deployment.flowName,
-    deployment.entrypoint ?? `bundle ${deployment.bundleId ?? "?"}`,
-    deployment.engine,
+    terminalText(deployment.name),
+    terminalText(deployment.flowName),
+    terminalText(deployment.entrypoint ?? `bundle ${deployment.bundleId ?? "?"}`),
+    terminalText(deployment.engine),
     deployment.paused ? colors.yellow("paused") : colors.green("active"),
     String(deployment.revision),
     formatTime(deployment.updatedAt),
@@ -164,7 +165,7 @@ export async function createDeployment(client: AloftClient, name: string, option
   if (options.paused) request.paused = true;
   const deployment = await client.deployments.create(request);
   if (options.json) writeJson(deployment);
-  else process.stdout.write(`created deployment ${deployment.name} (${deployment.id}) of flow ${deployment.flowName}${deployment.paused ? ", paused" : ""}\n`);
+  else process.stdout.write(`created deployment ${terminalText(deployment.name)} (${terminalText(deployment.id)}) of flow ${terminalText(deployment.flowName)}${deployment.paused ? ", paused" : ""}\n`);
   return 0;
 }
 
@@ -186,7 +187,7 @@ export async function runDeployment(client: AloftClient, nameOrId: string, optio
   if (options.at !== undefined) request.scheduledTime = parseTime(options.at);
   const run = await client.deployments.run(nameOrId, request);
   if (options.json) writeJson(run);
-  else process.stdout.write(`${run.id}\n`);
+  else process.stdout.write(`${terminalText(run.id)}\n`);
   return 0;
 }
 

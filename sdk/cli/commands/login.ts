@@ -3,6 +3,7 @@ import { AloftClient } from "../../api/client.js";
 import { configDir, saveLoginConfig, type AuthMode, type LoginConfig } from "../../api/credentials.js";
 import { CLI_API_RETRIES, withApi } from "../apiErrors.js";
 import { writeJson } from "../table.js";
+import { terminalText } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 
 /**
@@ -69,7 +70,7 @@ export async function login(options: LoginOptions): Promise<number> {
     const { auth } = await client.endpoint();
     const file = await saveLoginConfig(config, configDir());
     if (options.json) writeJson({ ...config, file, version: health.version });
-    else process.stdout.write(`logged in to ${apiUrl} (Aloft API ${health.version}, ${auth === "iam" ? "requests signed with your AWS credentials" : "bearer token"}); saved ${file}\n`);
+    else process.stdout.write(`logged in to ${apiUrl} (Aloft API ${terminalText(health.version)}, ${auth === "iam" ? "requests signed with your AWS credentials" : "bearer token"}); saved ${file}\n`);
     return 0;
   }, client);
 }

@@ -5,6 +5,7 @@ import { withApi } from "../apiErrors.js";
 import { addCommandGroup } from "../commandGroup.js";
 import { colorsFor } from "../stateText.js";
 import { formatTime, renderTable, writeJson, writeLines } from "../table.js";
+import { terminalText } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 
 /** The kinds of pool `--type` takes. */
@@ -104,8 +105,8 @@ export async function listPools(client: AloftClient, options: { json?: boolean }
     return 0;
   }
   const rows = pools.map((pool) => [
-    pool.name,
-    pool.type,
+    terminalText(pool.name),
+    terminalText(pool.type),
     pool.paused ? colors.yellow("paused") : colors.green("active"),
     describeQueues(pool),
     formatTime(pool.updatedAt),
@@ -136,7 +137,7 @@ export async function createPool(client: AloftClient, name: string, options: Cre
   if (options.paused) request.paused = true;
   const pool = await client.workPools.create(request);
   if (options.json) writeJson(pool);
-  else process.stdout.write(`created ${pool.type} pool ${pool.name}${pool.paused ? ", paused" : ""}; queues: ${describeQueues(pool)}\n`);
+  else process.stdout.write(`created ${terminalText(pool.type)} pool ${terminalText(pool.name)}${pool.paused ? ", paused" : ""}; queues: ${describeQueues(pool)}\n`);
   return 0;
 }
 
@@ -152,7 +153,10 @@ export async function setPoolPaused(client: AloftClient, name: string, paused: b
   const target = options.queue === undefined ? {} : { queue: options.queue };
   const pool = paused ? await client.workPools.pause(name, target) : await client.workPools.resume(name, target);
   if (options.json) writeJson(pool);
-  else process.stdout.write(`${paused ? "paused" : "resumed"} ${options.queue === undefined ? `pool ${pool.name}` : `queue ${options.queue} of pool ${pool.name}`}\n`);
+  else {
+    const name = terminalText(pool.name);
+    process.stdout.write(`${paused ? "paused" : "resumed"} ${options.queue === undefined ? `pool ${name}` : `queue ${terminalText(options.queue)} of pool ${name}`}\n`);
+  }
   return 0;
 }
 
@@ -203,7 +207,7 @@ function describeQueues(pool: WorkPoolResponse): string {
     .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name))
     .map((queue) => {
       const notes = [String(queue.priority), ...(queue.concurrencyLimit === undefined ? [] : [`limit ${queue.concurrencyLimit}`]), ...(queue.paused ? ["paused"] : [])];
-      return `${queue.name} (${notes.join(", ")})`;
+      return `${terminalText(queue.name)} (${notes.join(", ")})`;
     })
     .join(", ");
 }

@@ -10,6 +10,7 @@ import { FAILURE_EXIT_CODE, withApi } from "../apiErrors.js";
 import { addCommandGroup } from "../commandGroup.js";
 import { colorsFor, formatCount, formatSpan, formatStateCounts, paintState, type Colors } from "../stateText.js";
 import { briefJson, formatTime, renderTable, writeJson, writeLines } from "../table.js";
+import { terminalLine, terminalText } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 import { INTERRUPTED_EXIT_CODE } from "./run.js";
 
@@ -174,10 +175,10 @@ export async function listRuns(client: AloftClient, options: ListRunsOptions): P
   }
   const now = Date.now();
   const rows = items.map((run) => [
-    options.wide ? run.id : run.id.slice(0, 8),
-    run.flowName,
-    run.name,
-    paintState(colors, run.state.type, run.state.name),
+    terminalText(options.wide ? run.id : run.id.slice(0, 8)),
+    terminalText(run.flowName),
+    terminalText(run.name),
+    paintState(colors, run.state.type, terminalText(run.state.name)),
     formatTime(run.startTime),
     runDuration(run, now),
   ]);
@@ -322,12 +323,13 @@ export async function cancelRun(client: AloftClient, id: string, options: { json
   if (decision.status === "ACCEPT") {
     if (!options.json) {
       const colors = colorsFor(process.stdout);
-      const state = paintState(colors, decision.state.type, decision.state.name);
-      process.stdout.write(decision.state.type === "CANCELLING" ? `flow run ${id} is ${state}: it stops at its next task or check\n` : `flow run ${id} ${state}\n`);
+      const state = paintState(colors, decision.state.type, terminalText(decision.state.name));
+      const shownId = terminalText(id);
+      process.stdout.write(decision.state.type === "CANCELLING" ? `flow run ${shownId} is ${state}: it stops at its next task or check\n` : `flow run ${shownId} ${state}\n`);
     }
     return 0;
   }
-  process.stderr.write(`error: flow run ${id} was not cancelled: ${decision.reason ?? `it is ${decision.state.name}`}\n`);
+  process.stderr.write(`error: flow run ${terminalText(id)} was not cancelled: ${terminalLine(decision.reason ?? `it is ${decision.state.name}`)}\n`);
   return FAILURE_EXIT_CODE;
 }
 
@@ -344,10 +346,10 @@ export async function resumeRunCommand(client: AloftClient, id: string, options:
   const decision = await client.flowRuns.resume(id, options.input === undefined ? {} : { input: options.input });
   if (options.json) writeJson(decision);
   if (decision.status === "ACCEPT") {
-    if (!options.json) process.stdout.write(`flow run ${id} ${paintState(colorsFor(process.stdout), decision.state.type, decision.state.name)}\n`);
+    if (!options.json) process.stdout.write(`flow run ${terminalText(id)} ${paintState(colorsFor(process.stdout), decision.state.type, terminalText(decision.state.name))}\n`);
     return 0;
   }
-  process.stderr.write(`error: flow run ${id} was not resumed: ${decision.reason ?? `it is ${decision.state.name}`}\n`);
+  process.stderr.write(`error: flow run ${terminalText(id)} was not resumed: ${terminalLine(decision.reason ?? `it is ${decision.state.name}`)}\n`);
   return FAILURE_EXIT_CODE;
 }
 
@@ -376,7 +378,7 @@ export async function retryRun(client: AloftClient, id: string, options: { force
   const type = stored.state.type;
   if (!RETRYABLE.includes(type) && !(options.force && type === "COMPLETED")) {
     const why = type === "COMPLETED" ? "it completed (pass --force to run it again)" : `it is ${stored.state.name}; only a failed, crashed or cancelled run can be retried`;
-    process.stderr.write(`error: flow run ${id} was not retried: ${why}\n`);
+    process.stderr.write(`error: flow run ${terminalText(id)} was not retried: ${terminalLine(why)}\n`);
     return FAILURE_EXIT_CODE;
   }
 
@@ -394,11 +396,14 @@ export async function retryRun(client: AloftClient, id: string, options: { force
 async function requeueDeploymentRun(client: AloftClient, stored: FlowRunResponse, options: { force?: boolean; json?: boolean }): Promise<number> {
   const outcome = await client.flowRuns.retry(stored.id, options.force ? { force: true } : {});
   if (outcome.status !== "ACCEPT") {
-    process.stderr.write(`error: flow run ${stored.id} was not retried: ${outcome.reason ?? `it is ${stored.state.name}`}\n`);
+    process.stderr.write(`error: flow run ${terminalText(stored.id)} was not retried: ${terminalLine(outcome.reason ?? `it is ${stored.state.name}`)}\n`);
     return FAILURE_EXIT_CODE;
   }
   if (options.json) writeJson(await client.flowRuns.get(stored.id));
-  else process.stdout.write(`flow run ${stored.id} re-opened (${outcome.state.name}); its deployment's runner resumes it from its journal — follow it with: aloft runs logs ${stored.id} --follow\n`);
+  else {
+    const id = terminalText(stored.id);
+    process.stdout.write(`flow run ${id} re-opened (${terminalText(outcome.state.name)}); its deployment's runner resumes it from its journal — follow it with: aloft runs logs ${id} --follow\n`);
+  }
   return 0;
 }
 
@@ -452,13 +457,13 @@ function runDuration(run: { state: { type: StateType }; startTime?: string; endT
 
 function runFields(run: FlowRunResponse, colors: Colors, now: number): string[] {
   const fields: Array<[string, string | undefined]> = [
-    ["Flow run", colors.bold(run.name)],
-    ["ID", run.id],
-    ["Flow", run.flowName],
-    ["State", paintState(colors, run.state.type, run.state.name) + (run.state.message ? colors.dim(` — ${run.state.message}`) : "")],
-    ["Deployment", run.deploymentId],
-    ["Parent run", run.parentRunId],
-    ["Tags", run.tags.length > 0 ? run.tags.join(", ") : undefined],
+    ["Flow run", colors.bold(terminalText(run.name))],
+    ["ID", terminalText(run.id)],
+    ["Flow", terminalText(run.flowName)],
+    ["State", paintState(colors, run.state.type, terminalText(run.state.name)) + (run.state.message ? colors.dim(` — ${terminalLine(run.state.message)}`) : "")],
+    ["Deployment", optional(run.deploymentId)],
+    ["Parent run", optional(run.parentRunId)],
+    ["Tags", run.tags.length > 0 ? run.tags.map(terminalText).join(", ") : undefined],
     ["Parameters", briefJson(run.parameters ?? {})],
     ["Created", formatTime(run.createdAt, true)],
     ["Scheduled", run.scheduledTime === undefined ? undefined : formatTime(run.scheduledTime, true)],
@@ -466,9 +471,9 @@ function runFields(run: FlowRunResponse, colors: Colors, now: number): string[] 
     ["Ended", formatTime(run.endTime, true)],
     ["Duration", runDuration(run, now)],
     ["Run count", formatCount(run.runCount)],
-    ["Entrypoint", run.entrypoint],
+    ["Entrypoint", optional(run.entrypoint)],
     ["Result", run.state.type === "COMPLETED" && run.result !== undefined ? briefJson(run.result) : undefined],
-    ["Error", run.error && run.state.type !== "COMPLETED" ? `${colors.red(run.error.name)}: ${run.error.message.replace(/\s+/g, " ")}` : undefined],
+    ["Error", run.error && run.state.type !== "COMPLETED" ? `${colors.red(terminalText(run.error.name))}: ${terminalLine(run.error.message)}` : undefined],
   ];
   const shown = fields.filter((field): field is [string, string] => field[1] !== undefined);
   const width = Math.max(...shown.map(([label]) => label.length));
@@ -480,7 +485,7 @@ function historyLines(history: readonly StateHistoryEntry[], colors: Colors): st
   const rows = history.map((entry, index) => {
     const previous = history[index - 1];
     const after = previous === undefined ? "" : `+${formatMs(Math.max(0, Date.parse(entry.state.timestamp) - Date.parse(previous.state.timestamp)))}`;
-    return [formatTime(entry.state.timestamp, true), paintState(colors, entry.state.type, entry.state.name), after, entry.state.message?.replace(/\s+/g, " ") ?? ""];
+    return [formatTime(entry.state.timestamp, true), paintState(colors, entry.state.type, terminalText(entry.state.name)), after, terminalLine(entry.state.message ?? "")];
   });
   return renderTable(colors, ["Time", "State", "After", "Message"], rows).map((line) => line.trimEnd());
 }
@@ -499,7 +504,7 @@ function taskRunLines(taskRuns: readonly TaskRunResponse[], colors: Colors, now:
       rows.push(mapRow(taskRuns.filter((other) => other.taskName === taskRun.taskName && other.mapIndex !== undefined), colors, now));
       continue;
     }
-    rows.push([taskRun.name, paintState(colors, taskRun.state.type, taskRun.state.name), formatCount(taskRun.attempts), runDuration(taskRun, now)]);
+    rows.push([terminalText(taskRun.name), paintState(colors, taskRun.state.type, terminalText(taskRun.state.name)), formatCount(taskRun.attempts), runDuration(taskRun, now)]);
   }
   return renderTable(colors, ["Task run", "State", "Attempts", "Duration"], rows);
 }
@@ -519,13 +524,17 @@ function mapRow(group: readonly TaskRunResponse[], colors: Colors, now: number):
   }
   const first = group[0]!;
   const duration = start === undefined ? "—" : formatSpan(start, running ? undefined : end, now);
-  return [`${first.taskName} ×${formatCount(group.length)}`, formatStateCounts(colors, counts), formatCount(attempts), duration];
+  return [`${terminalText(first.taskName)} ×${formatCount(group.length)}`, formatStateCounts(colors, counts), formatCount(attempts), duration];
 }
 
 function artifactLines(artifacts: readonly ArtifactResponse[], colors: Colors): string[] {
   if (artifacts.length === 0) return [colors.dim("No artifacts.")];
-  const rows = artifacts.map((artifact) => [artifact.key, artifact.type, formatTime(artifact.createdAt), artifact.description?.replace(/\s+/g, " ") ?? ""]);
+  const rows = artifacts.map((artifact) => [terminalText(artifact.key), terminalText(artifact.type), formatTime(artifact.createdAt), terminalLine(artifact.description ?? "")]);
   return renderTable(colors, ["Key", "Type", "Created", "Description"], rows).map((line) => line.trimEnd());
+}
+
+function optional(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : terminalText(text);
 }
 
 function identityOf(line: LogLine): string {

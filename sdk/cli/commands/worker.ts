@@ -7,6 +7,7 @@ import { RunnerPool, type PoolRunResult } from "../../runner/runnerPool.js";
 import { startWorker } from "../../runner/worker.js";
 import { describeApiError } from "../apiErrors.js";
 import { addCommandGroup } from "../commandGroup.js";
+import { terminalLine, terminalText } from "../terminalText.js";
 import { UsageError } from "../usageError.js";
 
 /** The most runner processes one worker starts. */
@@ -85,12 +86,12 @@ export async function runWorker(options: WorkerStartOptions): Promise<number> {
     client,
     ...(options.queue === undefined ? {} : { queue: options.queue }),
     ...(jobSettings.timeout === undefined ? {} : { jobTimeoutSeconds: jobSettings.timeout }),
-    onRun: (job, result) => process.stdout.write(`${job.runId}  ${describeResult(result)}\n`),
+    onRun: (job, result) => process.stdout.write(`${terminalText(job.runId)}  ${describeResult(result)}\n`),
     onClaimError: (error) => {
-      if (claimErrors++ % 30 === 0) process.stderr.write(`aloft: claiming from work pool "${options.pool}" failed (${messageOf(error)}); retrying\n`);
+      if (claimErrors++ % 30 === 0) process.stderr.write(`aloft: claiming from work pool "${terminalText(options.pool)}" failed (${terminalLine(messageOf(error))}); retrying\n`);
     },
   });
-  process.stdout.write(`Worker ${worker.workerId} on work pool "${options.pool}"${options.queue ? ` (queue ${options.queue})` : ""} with ${runners} runner${runners === 1 ? "" : "s"}; API ${apiUrl}\nPress Ctrl-C to stop.\n`);
+  process.stdout.write(`Worker ${worker.workerId} on work pool "${terminalText(options.pool)}"${options.queue ? ` (queue ${terminalText(options.queue)})` : ""} with ${runners} runner${runners === 1 ? "" : "s"}; API ${apiUrl}\nPress Ctrl-C to stop.\n`);
 
   let signals = 0;
   const onSignal = () => {
@@ -118,14 +119,14 @@ export async function runWorker(options: WorkerStartOptions): Promise<number> {
 function describeResult(result: PoolRunResult): string {
   switch (result.action) {
     case "ran":
-      return result.state.name;
+      return terminalText(result.state.name);
     case "stopped":
-      return `stopped: ${result.reason}`;
+      return `stopped: ${terminalLine(result.reason)}`;
     case "failed":
-      return `failed to start: ${result.reason}`;
+      return `failed to start: ${terminalLine(result.reason)}`;
     case "skipped":
-      return `not run: ${result.reason}`;
+      return `not run: ${terminalLine(result.reason)}`;
     case "lost":
-      return `lost: ${result.reason}`;
+      return `lost: ${terminalLine(result.reason)}`;
   }
 }

@@ -184,6 +184,32 @@ describe("flow runs API", () => {
     expect(messages).toEqual(logs.map((log) => log.message));
   });
 
+  it("refuses logs for a flow run that does not exist with a 404 naming the run, and stores nothing of the batch", async () => {
+    const run = await createRun();
+    const at = new Date(Date.now() - 1_000).toISOString();
+    const line = (flowRunId: string, message: string) => ({ flowRunId, timestamp: at, level: "info", message });
+
+    const single = await cp.call("POST", "/v1/logs", { logs: [line("no-such-run", "lost")] });
+    expect(single.status).toBe(404);
+    expect(single.headers.get("content-type")).toBe("application/problem+json");
+    expect(await body(single)).toMatchObject({
+      status: 404,
+      detail: "flow run no-such-run does not exist; no line of the batch was stored",
+      errors: [{ field: "body.logs[0].flowRunId", message: "flow run no-such-run does not exist" }],
+    });
+
+    const mixed = await cp.call("POST", "/v1/logs", { logs: [line(run.id, "kept?"), line("ghost-1", "a"), line("ghost-2", "b"), line("ghost-1", "c")] });
+    expect(mixed.status).toBe(404);
+    expect(await body(mixed)).toMatchObject({
+      detail: "flow runs ghost-1, ghost-2 do not exist; no line of the batch was stored",
+      errors: [
+        { field: "body.logs[1].flowRunId", message: "flow run ghost-1 does not exist" },
+        { field: "body.logs[2].flowRunId", message: "flow run ghost-2 does not exist" },
+      ],
+    });
+    expect((await body<{ items: unknown[] }>(await cp.call("GET", `/v1/flow-runs/${run.id}/logs`))).items).toEqual([]);
+  });
+
   it("publishes artifacts and lists them by run", async () => {
     const run = await createRun();
     const created = await cp.call("POST", "/v1/artifacts", { flowRunId: run.id, key: "summary", type: "markdown", data: "# ok" });

@@ -40,6 +40,18 @@ async function rejection(promise: Promise<unknown>): Promise<AloftApiError> {
 }
 
 describe("AloftClient against the API over HTTP", () => {
+  it("gets one 404 naming the run for logs of a flow run that does not exist, sent once (not retried)", async () => {
+    let requests = 0;
+    const counting = new AloftClient({ apiUrl, token: cp.token, fetch: (input, init) => (requests++, fetch(input, init)) });
+    const missing = unique("gone");
+
+    const error = await rejection(counting.logs.create({ logs: [{ flowRunId: missing, timestamp: new Date().toISOString(), level: "info", message: "hi" }] }));
+
+    expect(error).toMatchObject({ status: 404, detail: `flow run ${missing} does not exist; no line of the batch was stored` });
+    expect(error.errors).toEqual([{ field: "body.logs[0].flowRunId", message: `flow run ${missing} does not exist` }]);
+    expect(requests).toBe(1);
+  });
+
   it("answers health without credentials", async () => {
     expect(await new AloftClient({ apiUrl }).health()).toMatchObject({ status: "ok" });
   });
