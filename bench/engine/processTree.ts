@@ -26,7 +26,7 @@ export function treeRssKib(rootPid: number, seen?: Set<number>): number {
   while (pending.length > 0) {
     const pid = pending.pop()!;
     seen?.add(pid);
-    total += rssOf(pid);
+    total += processRssKib(pid);
     pending.push(...(children.get(pid) ?? []));
   }
   return total;
@@ -76,7 +76,15 @@ function parentOf(pid: number): number | undefined {
   return Number.isInteger(parent) ? parent : undefined;
 }
 
-function rssOf(pid: number): number {
+/**
+ * The resident set size of one process, in KiB (VmRSS in /proc/<pid>/status); 0 once it has exited.
+ *
+ * @example
+ * ```ts
+ * const kib = processRssKib(server.pid);
+ * ```
+ */
+export function processRssKib(pid: number): number {
   const status = readOrUndefined(`/proc/${pid}/status`);
   const match = status?.match(/^VmRSS:\s+(\d+) kB$/m);
   return match ? Number(match[1]) : 0;
