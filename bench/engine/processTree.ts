@@ -85,9 +85,23 @@ function parentOf(pid: number): number | undefined {
  * ```
  */
 export function processRssKib(pid: number): number {
-  const status = readOrUndefined(`/proc/${pid}/status`);
-  const match = status?.match(/^VmRSS:\s+(\d+) kB$/m);
-  return match ? Number(match[1]) : 0;
+  return processMemoryKib(pid).rssKib;
+}
+
+/**
+ * One process's resident memory, in KiB, and its two parts (/proc/<pid>/status): anonymous memory
+ * (its heaps: what the process itself holds) and file-backed pages (its code and the files it maps,
+ * pages the kernel can drop and read again). All 0 once it has exited.
+ *
+ * @example
+ * ```ts
+ * const { rssKib, anonKib, fileKib } = processMemoryKib(server.pid);
+ * ```
+ */
+export function processMemoryKib(pid: number): { rssKib: number; anonKib: number; fileKib: number } {
+  const status = readOrUndefined(`/proc/${pid}/status`) ?? "";
+  const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m"))?.[1] ?? 0);
+  return { rssKib: field("VmRSS"), anonKib: field("RssAnon"), fileKib: field("RssFile") + field("RssShmem") };
 }
 
 function readOrUndefined(path: string): string | undefined {

@@ -44,6 +44,8 @@ export interface SoakCheckpoint {
   runsSubmitted: number;
   atSeconds: number;
   rssMib: number;
+  anonMib: number;
+  fileMib: number;
 }
 
 /** What the soak measured. */
@@ -60,6 +62,8 @@ export interface SoakResult {
   checkpoints: SoakCheckpoint[];
   /** Median of the samples of the warm-up's last 5 seconds. */
   warmupRssMib: number;
+  /** The same for the anonymous part of the RSS, and its final value. */
+  anonymous: { warmupMib: number; finalMib: number; finalGrowthPercent: number };
   /** The samples after the warm-up (every second and at each checkpoint), to the end. */
   steadyState: { samples: number; minMib: number; medianMib: number; maxMib: number };
   finalRssMib: number;
@@ -78,6 +82,8 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** bench/runs' flow: one journaled task call per run. */
 const FLOWS = fileURLToPath(new URL("../runs/flows.ts", import.meta.url));
 const WARMUP_WINDOW_SECONDS = 5;
+/** Run submissions in flight at once, so they keep pace with the clients' requests. */
+const RUN_SUBMITTERS = 4;
 
 /**
  * Soaks the local server: starts `aloft server start` from the build (its own data dir, a free port),
@@ -121,8 +127,8 @@ export async function runSoakBenchmark(options: SoakOptions = {}): Promise<SoakR
   const submissions = new LatencyRecorder();
   const runIds: string[] = [];
   const checkpoint = (label: string) => {
-    const { atSeconds, rssMib } = series.sample();
-    checkpoints.push({ label, requests: workload.requests, runsSubmitted: runIds.length, atSeconds, rssMib });
+    const { atSeconds, rssMib, anonMib, fileMib } = series.sample();
+    checkpoints.push({ label, requests: workload.requests, runsSubmitted: runIds.length, atSeconds, rssMib, anonMib, fileMib });
     say(`soak: ${label}: ${workload.requests} requests, ${runIds.length} runs submitted, server RSS ${rssMib.toFixed(0)} MiB`);
   };
   try {
@@ -160,21 +166,22 @@ export async function runSoakBenchmark(options: SoakOptions = {}): Promise<SoakR
         }
       }),
     ).finally(() => (clientsDone = true));
-    // Runs are submitted in step with the requests: run k once k / runs of the requests are sent.
+    // Runs are submitted in step with the requests (run k once k / runs of them are sent), a few at a time.
+    let runsStarted = 0;
     const submitRuns = async () => {
-      while (runIds.length < runs) {
+      while (runsStarted < runs) {
         const due = clientsDone ? runs : Math.min(runs, Math.floor((workload.requests / requests) * runs));
-        if (runIds.length >= due) {
+        if (runsStarted >= due) {
           await new Promise((resolve) => setTimeout(resolve, 50));
           continue;
         }
-        const n = runIds.length;
+        const n = runsStarted++;
         const run = await submissions.time(() => client.deployments.run(SOAK_DEPLOYMENT, { parameters: { n } }));
         if (run) runIds.push(run.value.id);
         else if (submissions.errors > 10) throw new Error(`run submissions keep failing: ${submissions.firstErrors.join("; ")}`);
       }
     };
-    await Promise.all([apiClients, submitRuns()]);
+    await Promise.all([apiClients, ...Array.from({ length: RUN_SUBMITTERS }, submitRuns)]);
     const sendingSeconds = (performance.now() - started) / 1000;
     passCheckpoints();
     checkpoint("all requests sent");
@@ -186,11 +193,14 @@ export async function runSoakBenchmark(options: SoakOptions = {}): Promise<SoakR
     const samples = series.stop();
 
     const warmupEnd = samples[warmupEndIndex] ?? samples[0]!;
-    const warmupRssMib = median(samples.slice(0, warmupEndIndex + 1).filter((sample) => sample.atSeconds >= warmupEnd.atSeconds - WARMUP_WINDOW_SECONDS).map((sample) => sample.rssMib));
+    const warmupWindow = samples.slice(0, warmupEndIndex + 1).filter((sample) => sample.atSeconds >= warmupEnd.atSeconds - WARMUP_WINDOW_SECONDS);
+    const warmupRssMib = median(warmupWindow.map((sample) => sample.rssMib));
+    const warmupAnonMib = median(warmupWindow.map((sample) => sample.anonMib));
     const steady = samples.slice(warmupEndIndex + 1).map((sample) => sample.rssMib);
     const finalRssMib = checkpoints.at(-1)!.rssMib;
     const maxMib = Math.max(...steady);
-    const growth = (value: number) => ((value - warmupRssMib) / warmupRssMib) * 100;
+    const growth = (value: number, from = warmupRssMib) => ((value - from) / from) * 100;
+    const finalAnonMib = checkpoints.at(-1)!.anonMib;
     const result: Omit<SoakResult, "table"> = {
       requests: workload.requests,
       errors: workload.errors + submissions.errors,
@@ -200,6 +210,7 @@ export async function runSoakBenchmark(options: SoakOptions = {}): Promise<SoakR
       requestsPerSecond: workload.requests / sendingSeconds,
       checkpoints,
       warmupRssMib,
+      anonymous: { warmupMib: warmupAnonMib, finalMib: finalAnonMib, finalGrowthPercent: growth(finalAnonMib, warmupAnonMib) },
       steadyState: { samples: steady.length, minMib: Math.min(...steady), medianMib: median(steady), maxMib },
       finalRssMib,
       maxGrowthPercent: growth(maxMib),

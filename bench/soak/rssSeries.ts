@@ -1,15 +1,20 @@
 import { performance } from "node:perf_hooks";
-import { processRssKib } from "../engine/processTree.js";
+import { processMemoryKib } from "../engine/processTree.js";
 
 /** One reading of a process's resident memory. */
 export interface RssSample {
   /** Seconds since sampling started. */
   atSeconds: number;
   rssMib: number;
+  /** The part of it that is anonymous memory (the process's heaps). */
+  anonMib: number;
+  /** The part that is file-backed (code, and files the process maps, such as LevelDB's tables). */
+  fileMib: number;
 }
 
 /**
- * Reads one process's RSS (/proc/<pid>/status, the process alone, not its children) every
+ * Reads one process's RSS and its anonymous and file-backed parts (/proc/<pid>/status, the process
+ * alone, not its children) every
  * `intervalMs` until stopped, keeping every sample; {@link RssSeries.sample} takes one more at once
  * (at a checkpoint of the workload).
  *
@@ -37,7 +42,8 @@ export class RssSeries {
 
   /** Takes a sample now and returns it. */
   sample(): RssSample {
-    const sample = { atSeconds: (performance.now() - this.#started) / 1000, rssMib: processRssKib(this.pid) / 1024 };
+    const { rssKib, anonKib, fileKib } = processMemoryKib(this.pid);
+    const sample = { atSeconds: (performance.now() - this.#started) / 1000, rssMib: rssKib / 1024, anonMib: anonKib / 1024, fileMib: fileKib / 1024 };
     this.#samples.push(sample);
     return sample;
   }

@@ -20,7 +20,10 @@ describe("bench/soak harness", () => {
       "every run ended",
       "after 0 s idle (final)",
     ]);
-    for (const point of result.checkpoints) expect(point.rssMib).toBeGreaterThan(20);
+    for (const point of result.checkpoints) {
+      expect(point.rssMib).toBeGreaterThan(20);
+      expect(point.anonMib + point.fileMib).toBeCloseTo(point.rssMib, 0);
+    }
     expect(result.checkpoints.at(-1)!.runsSubmitted).toBe(6);
     expect(result.steadyState.samples).toBeGreaterThan(0);
     expect(result.steadyState.minMib).toBeLessThanOrEqual(result.steadyState.medianMib);
@@ -29,8 +32,8 @@ describe("bench/soak harness", () => {
     expect(result.pass).toBe(result.maxGrowthPercent <= 20);
 
     const lines = result.table.split("\n");
-    expect(lines[0]).toBe("| point | requests sent | runs submitted | server RSS |");
-    expect(lines[2]).toMatch(/^\| server started, idle \| 0 \| 0 \| [\d,]+ MiB \|$/);
+    expect(lines[0]).toBe("| point | requests sent | runs submitted | server RSS | anonymous | file-backed |");
+    expect(lines[2]).toMatch(/^\| server started, idle \| 0 \| 0 \| [\d,]+ MiB \| [\d,]+ MiB \| [\d,]+ MiB \|$/);
     expect(lines.find((line) => line.startsWith("Growth after warm-up"))).toMatch(/^Growth after warm-up: max [+-][\d.]+ %, final [+-][\d.]+ % \(target ≤ \+20 %\): \*\*(PASS|FAIL)\*\*$/);
     expect(lines).toContain("| request | count | errors | p50 | p99 |");
     expect(progress[0]).toBe("soak: starting the server (2 runners)…");
