@@ -12,10 +12,17 @@ interface LevelDatabase {
   values(options?: unknown): LevelIterator;
 }
 
-/** `dynalite/db`: `create(options)` makes the store every dynalite server of the process uses. */
-interface DynaliteDbModule {
+/**
+ * dynalite's `dynalite/db` module as far as the repair goes: `create(options)` makes the store of
+ * each dynalite server, and `store.db` is its abstract-level database.
+ *
+ * @example
+ * ```ts
+ * const dynaliteDb = createRequire(import.meta.url)("dynalite/db") as DynaliteDbModule;
+ * ```
+ */
+export interface DynaliteDbModule {
   create(this: unknown, options?: unknown): { db?: Partial<LevelDatabase> };
-  [REPAIRED]?: true;
 }
 
 /** Marks the `dynalite/db` module once repaired (shared by every copy of this file a process loads: source and build). */
@@ -37,6 +44,7 @@ const REPAIRED = Symbol.for("aloft.dynalite.closesIterators");
  * and harmless once dynalite closes its iterators itself (an iterator that has `return()` keeps it).
  * A dynalite whose store it does not recognise is refused, with the version Aloft expects.
  *
+ * @param dynaliteDb `dynalite/db` as dynalite itself loads it (the default); tests pass another.
  * @throws Error when `dynalite/db` is not the module Aloft knows (no `create`, or a store without a
  * LevelDB database), naming the dynalite version found.
  *
@@ -46,9 +54,9 @@ const REPAIRED = Symbol.for("aloft.dynalite.closesIterators");
  * const server = dynalite({ path: ".aloft/dynamodb" });
  * ```
  */
-export function closeDynaliteIterators(): void {
+export function closeDynaliteIterators(dynaliteDb?: DynaliteDbModule): void {
   const require = createRequire(import.meta.url);
-  const module = require("dynalite/db") as DynaliteDbModule;
+  const module = (dynaliteDb ?? require("dynalite/db")) as DynaliteDbModule & { [REPAIRED]?: true };
   if (module[REPAIRED]) return;
   const create = module.create;
   if (typeof create !== "function") throw unknownDynalite(require, "dynalite/db exports no create()");
@@ -78,5 +86,5 @@ function closable(iterator: LevelIterator): LevelIterator {
 
 function unknownDynalite(require: NodeJS.Require, what: string): Error {
   const { version } = require("dynalite/package.json") as { version: string };
-  return new Error(`dynalite ${version} is not the dynalite Aloft runs (4.0.0): ${what}, so its LevelDB iterators cannot be closed; install dynalite 4.0.0`);
+  return new Error(`the installed dynalite ${version} is not the one Aloft knows (dynalite 4.0.0): ${what}, so Aloft cannot close its LevelDB iterators and every query would leak memory; install dynalite 4.0.0`);
 }

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { awsClientConfig } from "../../../lambdas/adapters/awsClients.js";
 import { AloftClient } from "aloft";
 import { startDynalite, unsignedInProcess, type DynaliteServer } from "../../../lambdas/local/dynalite.js";
+import { closeDynaliteIterators, type DynaliteDbModule } from "../../../lambdas/local/dynaliteIterators.js";
 import { startLocalServer } from "../../../lambdas/local/server.js";
 import { ensureTable } from "../../../lambdas/store/table.js";
 
@@ -116,5 +117,16 @@ describe("the local server", () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the dynalite repair", () => {
+  it("refuses a dynalite whose store it does not recognise, naming the version installed", () => {
+    const unknownStore: DynaliteDbModule = { create: () => ({}) };
+    closeDynaliteIterators(unknownStore);
+    expect(() => unknownStore.create({})).toThrow(
+      "the installed dynalite 4.0.0 is not the one Aloft knows (dynalite 4.0.0): its store has no LevelDB database with keys() and values(), so Aloft cannot close its LevelDB iterators and every query would leak memory; install dynalite 4.0.0",
+    );
+    expect(() => closeDynaliteIterators({} as DynaliteDbModule)).toThrow("the installed dynalite 4.0.0 is not the one Aloft knows (dynalite 4.0.0): dynalite/db exports no create()");
   });
 });
