@@ -23,6 +23,12 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
+/** The Aloft server under test: also its process id (the server alone, without its runners) and its API token. */
+export interface AloftServerUnderTest extends ServerUnderTest {
+  pid: number;
+  token: string;
+}
+
 /** How long a server may take to answer its health check after it is spawned. */
 const START_TIMEOUT_MS: Record<System, number> = { aloft: 30_000, prefect: 120_000 };
 const STOP_GRACE_MS = 15_000;
@@ -30,7 +36,8 @@ const STOP_GRACE_MS = 15_000;
 /**
  * Starts the local Aloft control plane from the build (`node dist/lambdas/local/main.js server start`)
  * on a free loopback port with a fresh temporary data dir, and waits for `/health`.
- * `cpuProfileDir` runs it under `node --cpu-prof` (the profile is written there when it stops).
+ * `cpuProfileDir` runs it under `node --cpu-prof` (the profile is written there when it stops);
+ * `runners` is its `--runners` (the server's default, 2, when absent).
  *
  * @example
  * ```ts
@@ -39,11 +46,11 @@ const STOP_GRACE_MS = 15_000;
  * await server.stop();
  * ```
  */
-export async function startAloftServer(repoRoot: string, options: { cpuProfileDir?: string } = {}): Promise<ServerUnderTest> {
+export async function startAloftServer(repoRoot: string, options: { cpuProfileDir?: string; runners?: number } = {}): Promise<AloftServerUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), "aloft-bench-api-aloft-"));
   const port = await freePort();
   const profile = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, join(repoRoot, "dist", "lambdas", "local", "main.js"), "server", "start", "--port", String(port), "--data", dataDir], {
+  const child = spawn(process.execPath, [...profile, join(repoRoot, "dist", "lambdas", "local", "main.js"), "server", "start", "--port", String(port), "--data", dataDir, ...(options.runners === undefined ? [] : ["--runners", String(options.runners)])], {
     cwd: dataDir,
     env: { ...process.env, ALOFT_LOG_LEVEL: "silent" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -52,7 +59,7 @@ export async function startAloftServer(repoRoot: string, options: { cpuProfileDi
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await supervise("aloft", child, dataDir, `${baseUrl}/health`);
   const token = (await readFile(join(dataDir, "token"), "utf8")).trim();
-  return { ...server, baseUrl, client: new AloftClient(baseUrl, token) };
+  return { ...server, baseUrl, client: new AloftClient(baseUrl, token), pid: child.pid!, token };
 }
 
 /**

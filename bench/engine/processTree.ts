@@ -26,7 +26,7 @@ export function treeRssKib(rootPid: number, seen?: Set<number>): number {
   while (pending.length > 0) {
     const pid = pending.pop()!;
     seen?.add(pid);
-    total += rssOf(pid);
+    total += processRssKib(pid);
     pending.push(...(children.get(pid) ?? []));
   }
   return total;
@@ -76,10 +76,32 @@ function parentOf(pid: number): number | undefined {
   return Number.isInteger(parent) ? parent : undefined;
 }
 
-function rssOf(pid: number): number {
-  const status = readOrUndefined(`/proc/${pid}/status`);
-  const match = status?.match(/^VmRSS:\s+(\d+) kB$/m);
-  return match ? Number(match[1]) : 0;
+/**
+ * The resident set size of one process, in KiB (VmRSS in /proc/<pid>/status); 0 once it has exited.
+ *
+ * @example
+ * ```ts
+ * const kib = processRssKib(server.pid);
+ * ```
+ */
+export function processRssKib(pid: number): number {
+  return processMemoryKib(pid).rssKib;
+}
+
+/**
+ * One process's resident memory, in KiB, and its two parts (/proc/<pid>/status): anonymous memory
+ * (its heaps: what the process itself holds) and file-backed pages (its code and the files it maps,
+ * pages the kernel can drop and read again). All 0 once it has exited.
+ *
+ * @example
+ * ```ts
+ * const { rssKib, anonKib, fileKib } = processMemoryKib(server.pid);
+ * ```
+ */
+export function processMemoryKib(pid: number): { rssKib: number; anonKib: number; fileKib: number } {
+  const status = readOrUndefined(`/proc/${pid}/status`) ?? "";
+  const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m"))?.[1] ?? 0);
+  return { rssKib: field("VmRSS"), anonKib: field("RssAnon"), fileKib: field("RssFile") + field("RssShmem") };
 }
 
 function readOrUndefined(path: string): string | undefined {

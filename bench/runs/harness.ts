@@ -69,11 +69,11 @@ export async function runRunsBenchmark(options: RunsBenchmarkOptions = {}): Prom
     const { client } = server;
     await client.deployments.create({ name: "bench-runs", flowName: "bench-one-task", entrypoint: `${FLOWS}:oneTask`, workPool: "local" });
     // One warm-up run per runner, so the burst measures warm runners (each compiles the flow file once).
-    await drain(client, await submit(client, runners, runners));
+    await drainRuns(client, await submit(client, runners, runners));
 
     say(`runs: burst of ${runs} runs through ${runners} runners`);
     const burstIds = await submit(client, runs, 16);
-    const burst = await drain(client, burstIds);
+    const burst = await drainRuns(client, burstIds);
     say(`runs: burst ${burst.runsPerSecond.toFixed(1)} runs/s; paced ${pacedRuns} runs`);
 
     const gapMs = 1000 / Math.max(0.5, burst.runsPerSecond / 2);
@@ -82,7 +82,7 @@ export async function runRunsBenchmark(options: RunsBenchmarkOptions = {}): Prom
       pacedIds.push((await client.deployments.run("bench-runs", { parameters: { n: i } })).id);
       await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
-    const paced = await drain(client, pacedIds);
+    const paced = await drainRuns(client, pacedIds);
     server.sampler.sample();
     const peakRssMib = server.sampler.stop() / 1024;
     return { runners, burst, paced, peakRssMib, table: renderRunsTable(runners, burst, paced, peakRssMib) };
@@ -99,8 +99,15 @@ async function submit(client: AloftClient, count: number, concurrency: number): 
   return ids;
 }
 
-/** Waits for every run to end, then reads their times. */
-async function drain(client: AloftClient, ids: readonly string[]): Promise<PhaseResult> {
+/**
+ * Waits for every run to end (reading each run until it is terminal), then reads their times.
+ *
+ * @example
+ * ```ts
+ * const { completed, runsPerSecond } = await drainRuns(client, ids);
+ * ```
+ */
+export async function drainRuns(client: AloftClient, ids: readonly string[]): Promise<PhaseResult> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   const pending = new Set(ids);
   const done = new Map<string, { state: string; scheduledTime?: string; startTime?: string; endTime?: string }>();

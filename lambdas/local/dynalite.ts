@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
+import { closeDynaliteIterators } from "./dynaliteIterators.js";
 
 /** A dynalite server running in this process. */
 export interface DynaliteServer {
@@ -30,6 +31,8 @@ export interface DynaliteServer {
  * ```
  */
 export async function startDynalite(options: { path?: string } = {}): Promise<DynaliteServer> {
+  // dynalite 4.0.0 never closes the LevelDB iterators of its queries: without this, memory grows with every query.
+  closeDynaliteIterators();
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path === undefined ? {} : { path: options.path }) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,4 +1,4 @@
-import type { State } from "../../sdk/model/states.js";
+import { isTerminal, type State } from "../../sdk/model/states.js";
 import type {
   ArtifactRecord,
   CacheRecord,
@@ -16,27 +16,50 @@ import type {
 import type { FlowRunFilter, HeartbeatOutcome, PageRequest, Store, TransitionPatch } from "./store.js";
 
 /**
+ * How many runs a {@link CachingStore} keeps, of each kind (flow runs, task runs).
+ *
+ * @example
+ * ```ts
+ * const capacity: CachingStoreCapacity = { inFlight: 10_000, finished: 1_000 };
+ * ```
+ */
+export interface CachingStoreCapacity {
+  /** Runs in flight (not in a terminal state): the ones claims, heartbeats and proposals read. Default 10,000. */
+  inFlight?: number;
+  /** Finished runs (COMPLETED, FAILED, CANCELLED, CRASHED), most recently used first. Default 1,000. */
+  finished?: number;
+}
+
+/**
  * A Store that keeps recently used flow runs and task runs in memory, for a control plane that is the
  * only writer to its table (the local server: one process per data dir). Reads of a cached run skip
  * the database; every write goes through and refreshes the entry. Correctness never depends on the
  * cache: transitions stay conditional on the version, and a write that finds the version moved (or the
  * run gone) evicts the entry, so the caller's re-read comes from the database.
  *
+ * Runs in flight and finished runs are kept apart, each least recently used first out: a finished
+ * run is rarely read again (a look from the dashboard or the CLI, one read away), so the thousands a
+ * busy server finishes cannot push out the runs in flight, and memory stays bounded by the runs in
+ * flight plus a short tail of finished ones (a cached flow run is about 3 KB, a task run 1.5 KB).
+ *
  * @example
  * ```ts
  * const store = new CachingStore(new DynamoDbStore({ client, tableName }));
+ * const small = new CachingStore(inner, { inFlight: 100, finished: 10 });
  * ```
  */
 export class CachingStore implements Store {
-  private readonly flowRuns: Lru<FlowRunRecord>;
-  private readonly taskRuns: Lru<TaskRunRecord>;
+  private readonly flowRuns: RunCache<FlowRunRecord>;
+  private readonly taskRuns: RunCache<TaskRunRecord>;
 
   constructor(
     private readonly inner: Store,
-    capacity = 10_000,
+    capacity: CachingStoreCapacity = {},
   ) {
-    this.flowRuns = new Lru(capacity);
-    this.taskRuns = new Lru(capacity);
+    const inFlight = capacity.inFlight ?? 10_000;
+    const finished = capacity.finished ?? 1_000;
+    this.flowRuns = new RunCache(inFlight, finished);
+    this.taskRuns = new RunCache(inFlight, finished);
   }
 
   async createFlowRun(run: FlowRunRecord, options?: { idempotencyKey?: string; idempotencyTtlSeconds?: number }): Promise<{ run: FlowRunRecord; created: boolean }> {
@@ -214,6 +237,32 @@ export class CachingStore implements Store {
 
   sweepExpired(now: Date): Promise<number> {
     return this.inner.sweepExpired(now);
+  }
+}
+
+/** Runs by id: those in flight and those finished in two {@link Lru}s of their own. */
+class RunCache<V extends { state: State }> {
+  private readonly inFlight: Lru<V>;
+  private readonly finished: Lru<V>;
+
+  constructor(inFlightCapacity: number, finishedCapacity: number) {
+    this.inFlight = new Lru(inFlightCapacity);
+    this.finished = new Lru(finishedCapacity);
+  }
+
+  get(key: string): V | undefined {
+    return this.inFlight.get(key) ?? this.finished.get(key);
+  }
+
+  set(key: string, value: V): void {
+    const [into, out] = isTerminal(value.state.type) ? [this.finished, this.inFlight] : [this.inFlight, this.finished];
+    out.delete(key);
+    into.set(key, value);
+  }
+
+  delete(key: string): void {
+    this.inFlight.delete(key);
+    this.finished.delete(key);
   }
 }
 
