@@ -95,12 +95,11 @@ export function startWorker(options: WorkerOptions): Worker {
   const waitSeconds = options.claimWaitSeconds ?? CLAIM_WAIT_SECONDS;
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
-  const stopped = aborted(stopping.signal);
   let claimed = 0;
 
   const loop = async () => {
     while (!stopping.signal.aborted) {
-      await Promise.race([options.runners.idle(), stopped]);
+      await untilStopped(options.runners.idle(), stopping.signal);
       if (stopping.signal.aborted) break;
       const limit = Math.min(MAX_CLAIM_LIMIT, options.runners.free);
       if (limit === 0) continue;
@@ -109,7 +108,7 @@ export function startWorker(options: WorkerOptions): Worker {
         ({ items } = await claim(options.pool, { workerId, limit, waitSeconds, ...(options.queue === undefined ? {} : { queue: options.queue }) }));
       } catch (error) {
         options.onClaimError?.(error);
-        await Promise.race([delay(CLAIM_RETRY_MS), stopped]);
+        await untilStopped(delay(CLAIM_RETRY_MS), stopping.signal);
         continue;
       }
       // Runs claimed while stopping are still run: their claim is taken, and only this worker holds it.
@@ -146,8 +145,21 @@ export function startWorker(options: WorkerOptions): Worker {
   };
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+/**
+ * Settles with `promise`, or at once when `signal` aborts. Each call removes what it added: racing
+ * the loop's promises against one "stopped" promise instead would leave a reaction on it per pass,
+ * kept until the worker stops (thousands of runs, thousands of closures).
+ */
+function untilStopped(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve();
+    signal.addEventListener("abort", stop, { once: true });
+    promise.then(
+      () => (signal.removeEventListener("abort", stop), resolve()),
+      (error: unknown) => (signal.removeEventListener("abort", stop), reject(error)),
+    );
+  });
 }
 
 function delay(ms: number): Promise<void> {
