@@ -26,6 +26,7 @@ import { startDynalite, unsignedInProcess, type DynaliteServer } from "./dynalit
 import { localLifecycle } from "./localLifecycle.js";
 import { holdPrivateUmask, makePrivate, PRIVATE_DIR_MODE } from "./privateDataDir.js";
 import { RUNNER_UMASK_VARIABLE } from "../../sdk/runner/runnerMessages.js";
+import { isProcessAlive } from "./processAlive.js";
 
 /** The local table's name. */
 export const LOCAL_TABLE_NAME = "aloft";
@@ -249,7 +250,7 @@ async function lockDataDir(file: string): Promise<() => Promise<void>> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && isProcessAlive(holder)) {
         throw new Error(`another aloft server (pid ${holder}) is using ${dirname(file)}; stop it or pass another --data`);
       }
       await rm(file, { force: true });
@@ -258,14 +259,6 @@ async function lockDataDir(file: string): Promise<() => Promise<void>> {
   throw new Error(`cannot lock ${file}`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Reads a secret file (the token, the webhook key), or creates it with a new random value (mode 0600). */
 async function ensureToken(file: string): Promise<string> {

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isProcessAlive } from "../../lambdas/local/processAlive.js";
 
 const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
@@ -101,16 +102,8 @@ export async function takeInstallLock(lock: string): Promise<boolean> {
     if (!["EEXIST", "ENOTEMPTY", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
     // A lock appears with its pid file (the rename), so one without is gone already or left by an older installer.
     const owner = Number(await readFile(join(lock, "pid"), "utf8").catch(() => ""));
-    if (!(Number.isInteger(owner) && owner > 0 && isAlive(owner))) await rm(lock, { recursive: true, force: true });
+    if (!(Number.isInteger(owner) && owner > 0 && isProcessAlive(owner))) await rm(lock, { recursive: true, force: true });
     return false;
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
