@@ -19,4 +19,4 @@ describeStoreContract("DynamoDbStore on moto", async () => {
       await server.close();
     },
   };
-});
+}, { serializesConcurrentWrites: false });
